@@ -1,0 +1,122 @@
+"""The number counters and the event chain, both taken inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engagebill.adapters.db import tables as t
+from engagebill.adapters.db.parties import not_found
+from engagebill.domain.events import DomainEvent, EventRecord, chain
+from engagebill.domain.numbering import NumberFormat, SeriesKind
+
+
+class SqlNumberSeries:
+    """Gapless numbers: ``UPDATE ... SET last_seq = last_seq + 1 RETURNING last_seq``.
+
+    The row lock (PostgreSQL) or the write lock (SQLite, ``BEGIN IMMEDIATE``) serialises
+    senders of one series; a rollback returns the number with everything else. The unique
+    constraint on (organization, number) is the backstop, never ``MAX(number) + 1``.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _format(self, organization_id: str, kind: SeriesKind) -> NumberFormat:
+        row = self.conn.execute(select(t.number_series).where(
+            t.number_series.c.organization_id == organization_id,
+            t.number_series.c.kind == kind.value)).first()
+        if row is None:
+            raise not_found("number series", f"{organization_id}/{kind.value}")
+        return NumberFormat(row.pattern, row.prefix)
+
+    def take(self, organization_id: str, kind: SeriesKind, issue_date: date) -> str:
+        fmt = self._format(organization_id, kind)
+        period = fmt.period(issue_date)
+        values = {"organization_id": organization_id, "kind": kind.value, "period": period,
+                  "last_seq": 0}
+        dialect = self.conn.dialect.name
+        if dialect == "postgresql":
+            self.conn.execute(postgresql.insert(t.number_counters).values(values)
+                              .on_conflict_do_nothing())
+        elif dialect == "sqlite":
+            self.conn.execute(sqlite.insert(t.number_counters).values(values)
+                              .on_conflict_do_nothing())
+        else:  # pragma: no cover - only the two supported databases
+            raise RuntimeError(f"unsupported database {dialect}")
+        c = t.number_counters.c
+        seq = self.conn.execute(
+            update(t.number_counters)
+            .where(c.organization_id == organization_id, c.kind == kind.value,
+                   c.period == period)
+            .values(last_seq=c.last_seq + 1)
+            .returning(c.last_seq)
+        ).scalar_one()
+        return fmt.render(int(seq), issue_date)
+
+
+class SqlEventLog:
+    """Appends hash-chained events; the head row per organization is locked while appending."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def head(self, organization_id: str) -> tuple[int, str]:
+        row = self.conn.execute(select(t.event_heads).where(
+            t.event_heads.c.organization_id == organization_id)).first()
+        if row is None:
+            raise not_found("organization", organization_id)
+        return int(row.last_seq), str(row.last_hash)
+
+    def append(self, organization_id: str, events: Sequence[DomainEvent]) -> list[EventRecord]:
+        if not events:
+            return []
+        row = self.conn.execute(
+            select(t.event_heads).where(t.event_heads.c.organization_id == organization_id)
+            .with_for_update()).first()
+        if row is None:
+            raise not_found("organization", organization_id)
+        records = chain(organization_id, events, last_seq=int(row.last_seq),
+                        last_hash=str(row.last_hash))
+        self.conn.execute(insert(t.events), [
+            {"organization_id": r.organization_id, "seq": r.seq, "kind": r.kind,
+             "subject_type": r.subject_type, "subject_id": r.subject_id,
+             "occurred_at": r.occurred_at, "payload": r.payload, "prev_hash": r.prev_hash,
+             "hash": r.hash}
+            for r in records
+        ])
+        last = records[-1]
+        self.conn.execute(update(t.event_heads)
+                          .where(t.event_heads.c.organization_id == organization_id)
+                          .values(last_seq=last.seq, last_hash=last.hash))
+        return records
+
+    @staticmethod
+    def _record(row: object) -> EventRecord:
+        r = row
+        return EventRecord(
+            organization_id=r.organization_id, seq=int(r.seq), kind=r.kind,  # type: ignore[attr-defined]
+            subject_type=r.subject_type, subject_id=r.subject_id,  # type: ignore[attr-defined]
+            occurred_at=r.occurred_at, payload=r.payload,  # type: ignore[attr-defined]
+            prev_hash=r.prev_hash, hash=r.hash)  # type: ignore[attr-defined]
+
+    def records(self, organization_id: str) -> Iterator[EventRecord]:
+        result = self.conn.execution_options(yield_per=2000).execute(
+            select(t.events).where(t.events.c.organization_id == organization_id)
+            .order_by(t.events.c.seq))
+        for row in result:
+            yield self._record(row)
+
+    def for_subject(self, organization_id: str, subject_id: str) -> list[EventRecord]:
+        rows = self.conn.execute(select(t.events).where(
+            t.events.c.organization_id == organization_id,
+            t.events.c.subject_id == subject_id).order_by(t.events.c.seq))
+        return [self._record(r) for r in rows]
+
+    def organizations(self) -> list[str]:
+        rows = self.conn.execute(select(t.event_heads.c.organization_id)
+                                 .order_by(t.event_heads.c.organization_id))
+        return [str(r[0]) for r in rows]

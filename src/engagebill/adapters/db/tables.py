@@ -1,0 +1,326 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` create it.
+
+Every row carries ``organization_id`` (tenancy). Money is ``*_minor`` integers next to a
+currency code. Invoice versions and their lines are insert-only once frozen; triggers added by
+the migrations refuse updates and deletes of frozen versions and of events, so no code path can
+change what was sent.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from engagebill.adapters.db.types import DecimalText, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+ID = 40  # prefixed ids such as "inv_" + 32 hex digits
+
+
+def _id(name: str = "id", *args: object, **kw: object) -> Column[str]:
+    return Column(name, String(ID), *args, **kw)  # type: ignore[arg-type]
+
+
+def _org() -> Column[str]:
+    return Column("organization_id", String(ID), ForeignKey("organizations.id"), nullable=False)
+
+
+organizations = Table(
+    "organizations",
+    metadata,
+    _id(primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("legal_name", String(200), nullable=False),
+    Column("address_line1", String(200), nullable=False),
+    Column("address_line2", String(200), nullable=False, default=""),
+    Column("city", String(100), nullable=False),
+    Column("postal_code", String(20), nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("tax_id", String(40), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("iban", String(40), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+number_series = Table(
+    "number_series",
+    metadata,
+    _org(),
+    Column("kind", String(20), nullable=False),
+    Column("pattern", String(60), nullable=False),
+    Column("prefix", String(20), nullable=False),
+    UniqueConstraint("organization_id", "kind"),
+)
+
+# One row per (series, period). Taking a number is an UPDATE ... RETURNING on this row inside
+# the sending transaction: the row lock serialises senders and a rollback gives the number back.
+number_counters = Table(
+    "number_counters",
+    metadata,
+    _org(),
+    Column("kind", String(20), nullable=False),
+    Column("period", String(10), nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    UniqueConstraint("organization_id", "kind", "period"),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_clients_org_name", "organization_id", "name"),
+)
+
+billing_entities = Table(
+    "billing_entities",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("client_id", ForeignKey("clients.id"), nullable=False),
+    Column("legal_name", String(200), nullable=False),
+    Column("address_line1", String(200), nullable=False),
+    Column("address_line2", String(200), nullable=False, default=""),
+    Column("city", String(100), nullable=False),
+    Column("postal_code", String(20), nullable=False),
+    Column("country_code", String(2), nullable=False),
+    Column("tax_id", String(40), nullable=False, default=""),
+    Column("cost_centre", String(100), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_billing_entities_client", "client_id"),
+)
+
+ap_contacts = Table(
+    "ap_contacts",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("client_id", ForeignKey("clients.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=False),
+    Index("ix_ap_contacts_client", "client_id"),
+)
+
+engagements = Table(
+    "engagements",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("client_id", ForeignKey("clients.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("net_days", Integer, nullable=False),
+    _id("billing_entity_id", ForeignKey("billing_entities.id"), nullable=False),
+    _id("default_purchase_order_id", nullable=True),
+    Column("retainer_mode", String(10), nullable=True),
+    Column("auto_send", Boolean, nullable=False, default=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_engagements_client", "organization_id", "client_id"),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
+    Column("number", String(100), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("valid_from", Date, nullable=True),
+    Column("valid_to", Date, nullable=True),
+    Column("ceiling_minor", BigInteger, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("engagement_id", "number"),
+)
+
+invoices = Table(
+    "invoices",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("client_id", ForeignKey("clients.id"), nullable=False),
+    _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("number", String(60), nullable=True),
+    Column("current_version", Integer, nullable=False),
+    # The effective PO: the current version's, or the one a recipient's amendment set.
+    _id("purchase_order_id", ForeignKey("purchase_orders.id"), nullable=True),
+    Column("po_number", String(100), nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
+    # What a billing run created this invoice for (engagement + period or source): unique, so
+    # a re-run, a concurrent run or a run after a crash can never create it twice.
+    Column("billing_key", String(200), nullable=True),
+    Column("approved_by", String(200), nullable=False, default=""),
+    Column("change_request", Text, nullable=False, default=""),
+    Column("credited_minor", BigInteger, nullable=False, default=0),
+    Column("credited_net_minor", BigInteger, nullable=False, default=0),
+    Column("row_version", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("organization_id", "number"),
+    UniqueConstraint("organization_id", "billing_key"),
+    Index("ix_invoices_org_state", "organization_id", "state"),
+    Index("ix_invoices_engagement", "engagement_id"),
+)
+
+invoice_versions = Table(
+    "invoice_versions",
+    metadata,
+    _id("invoice_id", ForeignKey("invoices.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    _org(),
+    Column("issue_date", Date, nullable=False),
+    Column("due_date", Date, nullable=False),
+    _id("purchase_order_id", ForeignKey("purchase_orders.id"), nullable=True),
+    Column("po_number", String(100), nullable=True),
+    Column("buyer_json", Text, nullable=True),
+    Column("seller_json", Text, nullable=True),
+    Column("notes", Text, nullable=False, default=""),
+    Column("quote_reference", String(100), nullable=False, default=""),
+    Column("prepaid_minor", BigInteger, nullable=False, default=0),
+    Column("net_minor", BigInteger, nullable=False, default=0),
+    Column("gross_minor", BigInteger, nullable=False, default=0),
+    Column("frozen", Boolean, nullable=False, default=False),
+    Column("content_hash", String(64), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+
+def _line_columns() -> list[Column[object]]:
+    return [
+        Column("description", Text, nullable=False),
+        Column("quantity", DecimalText, nullable=False),
+        Column("unit", String(20), nullable=False),
+        Column("unit_price_minor", BigInteger, nullable=False),
+        Column("vat_category", String(3), nullable=False),
+        Column("vat_rate", DecimalText, nullable=False),
+        Column("source_ref", String(200), nullable=True),
+        Column("service_date", Date, nullable=True),
+        Column("person", String(200), nullable=True),
+        Column("requester", String(200), nullable=True),
+        Column("approval_ref", String(500), nullable=True),
+    ]
+
+
+invoice_lines = Table(
+    "invoice_lines",
+    metadata,
+    _id("invoice_id", primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    _org(),
+    *_line_columns(),
+    ForeignKeyConstraint(
+        ["invoice_id", "version"], ["invoice_versions.invoice_id", "invoice_versions.version"]
+    ),
+)
+
+invoice_amendments = Table(
+    "invoice_amendments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    _id("invoice_id", ForeignKey("invoices.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("field", String(30), nullable=False),
+    Column("value_json", Text, nullable=False),
+    Column("by", String(200), nullable=False),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index("ix_invoice_amendments_invoice", "invoice_id"),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("invoice_id", ForeignKey("invoices.id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("received_on", Date, nullable=False),
+    Column("reference", String(200), nullable=False, default=""),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index("ix_payments_invoice", "invoice_id"),
+)
+
+credit_notes = Table(
+    "credit_notes",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("invoice_id", ForeignKey("invoices.id"), nullable=False),
+    Column("invoice_number", String(60), nullable=False),
+    _id("client_id", ForeignKey("clients.id"), nullable=False),
+    _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("number", String(60), nullable=False),
+    Column("issue_date", Date, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("seller_json", Text, nullable=False),
+    Column("buyer_json", Text, nullable=False),
+    Column("po_number", String(100), nullable=False, default=""),
+    Column("net_minor", BigInteger, nullable=False),
+    Column("gross_minor", BigInteger, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("organization_id", "number"),
+    Index("ix_credit_notes_invoice", "invoice_id"),
+)
+
+credit_note_lines = Table(
+    "credit_note_lines",
+    metadata,
+    _id("credit_note_id", ForeignKey("credit_notes.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    _org(),
+    *_line_columns(),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("organization_id", String(ID), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", String(60), nullable=False),
+    Column("subject_type", String(30), nullable=False),
+    Column("subject_id", String(ID), nullable=False),
+    Column("occurred_at", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_events_subject", "subject_id"),
+)
+
+event_heads = Table(
+    "event_heads",
+    metadata,
+    Column("organization_id", String(ID), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+)

@@ -1,0 +1,54 @@
+"""The SQL unit of work: one connection, one transaction, every repository on it.
+
+Leaving the ``with`` block without ``commit()`` rolls everything back, so a failed use case
+leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from engagebill.adapters.db.invoices import SqlCreditNotes, SqlInvoices
+from engagebill.adapters.db.ledger import SqlEventLog, SqlNumberSeries
+from engagebill.adapters.db.parties import (
+    SqlClients,
+    SqlEngagements,
+    SqlOrganizations,
+    SqlPurchaseOrders,
+)
+
+
+class SqlUnitOfWork:
+    conn: Connection
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __enter__(self) -> SqlUnitOfWork:
+        self.conn = self.engine.connect()
+        self._tx = self.conn.begin()
+        self.organizations = SqlOrganizations(self.conn)
+        self.clients = SqlClients(self.conn)
+        self.engagements = SqlEngagements(self.conn)
+        self.purchase_orders = SqlPurchaseOrders(self.conn)
+        self.invoices = SqlInvoices(self.conn)
+        self.credit_notes = SqlCreditNotes(self.conn)
+        self.numbers = SqlNumberSeries(self.conn)
+        self.events = SqlEventLog(self.conn)
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self.conn.close()
+
+    def commit(self) -> None:
+        self._tx.commit()
+
+    def rollback(self) -> None:
+        self._tx.rollback()

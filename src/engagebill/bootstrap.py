@@ -1,0 +1,55 @@
+"""The one composition root: builds the engine, the unit of work, clock and ids.
+
+Nothing is built at import time; entrypoints call ``build`` with settings.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, make_url
+
+from engagebill.adapters.db.engine import make_engine, normalise_url
+from engagebill.adapters.db.unit_of_work import SqlUnitOfWork
+from engagebill.config import Settings
+from engagebill.services.ports import Context, UnitOfWork
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        return self.now().date()
+
+
+def new_id(prefix: str) -> str:
+    """A prefixed random id such as ``inv_3f9c...``: readable, and unguessable across tenants."""
+    return f"{prefix}_{secrets.token_hex(16)}"
+
+
+@dataclass(slots=True)
+class App:
+    settings: Settings
+    engine: Engine
+    ctx: Context
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, clock: object | None = None) -> App:
+    url = normalise_url(settings.database_url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+
+    def uow() -> UnitOfWork:
+        return SqlUnitOfWork(engine)
+
+    ctx = Context(uow=uow, clock=clock or SystemClock(), ids=new_id)  # type: ignore[arg-type]
+    return App(settings=settings, engine=engine, ctx=ctx)

@@ -1,0 +1,51 @@
+"""Shared fixtures: ``app`` runs a test on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import FixedClock, World, a_client, an_organization, migrated_app, \
+    postgres_database
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """SQLite: a new file per test. PostgreSQL: one database per run; tests are isolated
+    by organization (every row is an organization's)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'engagebill.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def app(database_url: str, clock: FixedClock):  # type: ignore[no-untyped-def]
+    application = migrated_app(database_url, clock)
+    yield application
+    application.dispose()
+
+
+@pytest.fixture
+def world(app, clock: FixedClock) -> World:  # type: ignore[no-untyped-def]
+    org_id = an_organization(app)
+    return World(app=app, clock=clock, org_id=org_id, client_id=a_client(app, org_id))
