@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import FixedClock, World, a_client, an_organization, migrated_app, \
-    postgres_database
+from tests.support import (
+    FixedClock,
+    World,
+    a_client,
+    an_organization,
+    migrated_app,
+    postgres_database,
+)
 
 BACKENDS = ["sqlite", "postgres"]
 

@@ -24,5 +24,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
-        return cls(database_url=database_url or os.environ.get("ENGAGEBILL_DATABASE_URL")
-                   or default_database_url())
+        return cls(
+            database_url=database_url
+            or os.environ.get("ENGAGEBILL_DATABASE_URL")
+            or default_database_url()
+        )

@@ -16,9 +16,12 @@ from tests.support import World, a_po, an_engagement, line
 
 
 def _draft(world: World, engagement_id: str, *lines):  # type: ignore[no-untyped-def]
-    return invoicing.create_draft(world.ctx, organization_id=world.org_id,
-                                  engagement_id=engagement_id,
-                                  lines=list(lines) or [line()]).invoice
+    return invoicing.create_draft(
+        world.ctx,
+        organization_id=world.org_id,
+        engagement_id=engagement_id,
+        lines=list(lines) or [line()],
+    ).invoice
 
 
 def test_draft_has_no_number_and_send_takes_one(world: World) -> None:
@@ -39,35 +42,52 @@ def test_draft_has_no_number_and_send_takes_one(world: World) -> None:
 def test_full_lifecycle_keeps_number_across_versions(world: World) -> None:
     eng = an_engagement(world.app, world.org_id, world.client_id, kind="fixed_price")
     po = a_po(world.app, world.org_id, eng, "PO-WEB-7")
-    inv = _draft(world, eng, line("Website rebuild, Milestone 2: design system sign-off",
-                                  price="20000.00"))
+    inv = _draft(
+        world, eng, line("Website rebuild, Milestone 2: design system sign-off", price="20000.00")
+    )
     assert inv.current.purchase_order is not None and inv.current.purchase_order.id == po
     ctx, org = world.ctx, world.org_id
     inv = invoicing.send_invoice(ctx, organization_id=org, invoice_id=inv.id)
     number = inv.number
     inv = recipient.record_view(ctx, organization_id=org, invoice_id=inv.id)
     assert inv.state is InvoiceState.VIEWED
-    inv = recipient.request_change(ctx, organization_id=org, invoice_id=inv.id,
-                                   message="Split the milestone into two lines", by="Dana")
+    inv = recipient.request_change(
+        ctx,
+        organization_id=org,
+        invoice_id=inv.id,
+        message="Split the milestone into two lines",
+        by="Dana",
+    )
     assert inv.state is InvoiceState.CHANGE_REQUESTED
-    inv = invoicing.revise_invoice(ctx, organization_id=org, invoice_id=inv.id, lines=[
-        line("Milestone 2a: components", price="12000.00"),
-        line("Milestone 2b: documentation", price="8000.00")])
+    inv = invoicing.revise_invoice(
+        ctx,
+        organization_id=org,
+        invoice_id=inv.id,
+        lines=[
+            line("Milestone 2a: components", price="12000.00"),
+            line("Milestone 2b: documentation", price="8000.00"),
+        ],
+    )
     assert (inv.number, inv.version, inv.state) == (number, 2, InvoiceState.SENT)
-    inv = recipient.amend_invoice(ctx, organization_id=org, invoice_id=inv.id, by="Dana",
-                                  cost_centre="WEB-42", purchase_order_number="PO-WEB-8")
+    inv = recipient.amend_invoice(
+        ctx,
+        organization_id=org,
+        invoice_id=inv.id,
+        by="Dana",
+        cost_centre="WEB-42",
+        purchase_order_number="PO-WEB-8",
+    )
     assert (inv.number, inv.version) == (number, 2)
     assert inv.effective_purchase_order().number == "PO-WEB-8"  # type: ignore[union-attr]
     assert inv.effective_buyer().cost_centre == "WEB-42"  # type: ignore[union-attr]
-    inv = recipient.approve_invoice(ctx, organization_id=org, invoice_id=inv.id,
-                                    name="Dana Scully")
+    inv = recipient.approve_invoice(ctx, organization_id=org, invoice_id=inv.id, name="Dana Scully")
     assert inv.state is InvoiceState.APPROVED and inv.approved_by == "Dana Scully"
-    inv = settlement.record_payment(ctx, organization_id=org, invoice_id=inv.id,
-                                    amount="10000.00", received_on=date(2025, 4, 2))
+    inv = settlement.record_payment(
+        ctx, organization_id=org, invoice_id=inv.id, amount="10000.00", received_on=date(2025, 4, 2)
+    )
     assert inv.state is InvoiceState.LOCKED
     assert inv.payment_status is PaymentStatus.PARTIALLY_PAID
-    inv = settlement.record_payment(ctx, organization_id=org, invoice_id=inv.id,
-                                    amount="14200.00")
+    inv = settlement.record_payment(ctx, organization_id=org, invoice_id=inv.id, amount="14200.00")
     assert inv.payment_status is PaymentStatus.PAID
     assert inv.outstanding.is_zero()
     detail = queries.get_invoice(ctx, organization_id=org, invoice_id=inv.id)
@@ -77,7 +97,8 @@ def test_full_lifecycle_keeps_number_across_versions(world: World) -> None:
     # Version 1 is still readable and unchanged.
     v1 = detail.invoice.versions[0]
     assert [ln.description for ln in v1.lines] == [
-        "Website rebuild, Milestone 2: design system sign-off"]
+        "Website rebuild, Milestone 2: design system sign-off"
+    ]
     assert v1.content_hash == v1.compute_hash()
 
 
@@ -86,12 +107,21 @@ def test_amendments_become_the_engagements_defaults(world: World) -> None:
     inv = _draft(world, eng)
     inv = invoicing.send_invoice(world.ctx, organization_id=world.org_id, invoice_id=inv.id)
     recipient.amend_invoice(
-        world.ctx, organization_id=world.org_id, invoice_id=inv.id, by="AP",
+        world.ctx,
+        organization_id=world.org_id,
+        invoice_id=inv.id,
+        by="AP",
         purchase_order_number="4500012345",
-        billing_entity=EntityInput(legal_name="Acme Retail Holding GmbH",
-                                   line1="Unter den Linden 5", city="Berlin",
-                                   postal_code="10117", country_code="DE",
-                                   tax_id="DE136695976", cost_centre="FIN-7"))
+        billing_entity=EntityInput(
+            legal_name="Acme Retail Holding GmbH",
+            line1="Unter den Linden 5",
+            city="Berlin",
+            postal_code="10117",
+            country_code="DE",
+            tax_id="DE136695976",
+            cost_centre="FIN-7",
+        ),
+    )
     nxt = _draft(world, eng, line("Monthly retainer, April 2025"))
     nxt = invoicing.send_invoice(world.ctx, organization_id=world.org_id, invoice_id=nxt.id)
     assert nxt.current.purchase_order.number == "4500012345"  # type: ignore[union-attr]
@@ -104,8 +134,9 @@ def test_editing_a_sent_invoice_is_refused(world: World) -> None:
     inv = _draft(world, eng)
     invoicing.send_invoice(world.ctx, organization_id=world.org_id, invoice_id=inv.id)
     with pytest.raises(InvalidTransition) as err:
-        invoicing.edit_draft(world.ctx, organization_id=world.org_id, invoice_id=inv.id,
-                             lines=[line(price="1.00")])
+        invoicing.edit_draft(
+            world.ctx, organization_id=world.org_id, invoice_id=inv.id, lines=[line(price="1.00")]
+        )
     assert err.value.code == "invoice.not_editable"
 
 
@@ -127,26 +158,34 @@ def test_po_of_another_engagement_is_refused(world: World) -> None:
     project = an_engagement(world.app, world.org_id, world.client_id, kind="fixed_price")
     project_po = a_po(world.app, world.org_id, project, "PO-PROJECT")
     with pytest.raises(RuleViolation) as err:
-        invoicing.create_draft(world.ctx, organization_id=world.org_id,
-                               engagement_id=retainer, lines=[line()],
-                               purchase_order_id=project_po)
+        invoicing.create_draft(
+            world.ctx,
+            organization_id=world.org_id,
+            engagement_id=retainer,
+            lines=[line()],
+            purchase_order_id=project_po,
+        )
     assert err.value.code == "invoice.po_wrong_engagement"
 
 
 def test_expired_po_warns_on_draft_and_refuses_send_without_override(world: World) -> None:
     eng = an_engagement(world.app, world.org_id, world.client_id)
-    a_po(world.app, world.org_id, eng, "PO-2024", valid_to=date(2024, 12, 31),
-         ceiling="50000")
-    result = invoicing.create_draft(world.ctx, organization_id=world.org_id,
-                                    engagement_id=eng, lines=[line()])
+    a_po(world.app, world.org_id, eng, "PO-2024", valid_to=date(2024, 12, 31), ceiling="50000")
+    result = invoicing.create_draft(
+        world.ctx, organization_id=world.org_id, engagement_id=eng, lines=[line()]
+    )
     assert [w.code for w in result.warnings] == ["po.expired"]
     with pytest.raises(RuleViolation) as err:
-        invoicing.send_invoice(world.ctx, organization_id=world.org_id,
-                               invoice_id=result.invoice.id)
+        invoicing.send_invoice(
+            world.ctx, organization_id=world.org_id, invoice_id=result.invoice.id
+        )
     assert err.value.code == "po.expired"
-    sent = invoicing.send_invoice(world.ctx, organization_id=world.org_id,
-                                  invoice_id=result.invoice.id,
-                                  override_reason="Client confirmed the 2025 PO is on its way")
+    sent = invoicing.send_invoice(
+        world.ctx,
+        organization_id=world.org_id,
+        invoice_id=result.invoice.id,
+        override_reason="Client confirmed the 2025 PO is on its way",
+    )
     assert sent.number == "INV-2025-0001"  # the refused send left no gap
     detail = queries.get_invoice(world.ctx, organization_id=world.org_id, invoice_id=sent.id)
     sent_event = next(e for e in detail.events if e.kind == "invoice.sent")
@@ -159,8 +198,9 @@ def test_ceiling_counts_issued_invoices(world: World) -> None:
     a_po(world.app, world.org_id, eng, "PO-CAP", ceiling="15000.00")
     first = _draft(world, eng)
     invoicing.send_invoice(world.ctx, organization_id=world.org_id, invoice_id=first.id)
-    second = invoicing.create_draft(world.ctx, organization_id=world.org_id,
-                                    engagement_id=eng, lines=[line()])
+    second = invoicing.create_draft(
+        world.ctx, organization_id=world.org_id, engagement_id=eng, lines=[line()]
+    )
     assert [w.code for w in second.warnings] == ["po.ceiling_exceeded"]
 
 
@@ -168,19 +208,25 @@ def test_credit_in_full_voids_and_uses_its_own_series(world: World) -> None:
     eng = an_engagement(world.app, world.org_id, world.client_id)
     inv = _draft(world, eng, line(price="1000.00"), line("Hosting", price="99.99", rate="9"))
     inv = invoicing.send_invoice(world.ctx, organization_id=world.org_id, invoice_id=inv.id)
-    part = settlement.issue_credit_note(world.ctx, organization_id=world.org_id,
-                                        invoice_id=inv.id, reason="Discount agreed",
-                                        lines=[line("Discount", price="100.00")])
+    part = settlement.issue_credit_note(
+        world.ctx,
+        organization_id=world.org_id,
+        invoice_id=inv.id,
+        reason="Discount agreed",
+        lines=[line("Discount", price="100.00")],
+    )
     assert part.number == "CN-2025-0001" and part.invoice_number == inv.number
-    rest = settlement.issue_credit_note(world.ctx, organization_id=world.org_id,
-                                        invoice_id=inv.id, reason="Cancelled")
+    rest = settlement.issue_credit_note(
+        world.ctx, organization_id=world.org_id, invoice_id=inv.id, reason="Cancelled"
+    )
     assert rest.number == "CN-2025-0002"
     assert sum(ln.net.amount for ln in rest.lines) == Decimal("999.99")
     detail = queries.get_invoice(world.ctx, organization_id=world.org_id, invoice_id=inv.id)
     assert detail.invoice.state is InvoiceState.VOID
     with pytest.raises(InvalidTransition):
-        settlement.issue_credit_note(world.ctx, organization_id=world.org_id,
-                                     invoice_id=inv.id, reason="again")
+        settlement.issue_credit_note(
+            world.ctx, organization_id=world.org_id, invoice_id=inv.id, reason="again"
+        )
 
 
 def test_credit_beyond_the_invoice_is_refused(world: World) -> None:
@@ -188,9 +234,13 @@ def test_credit_beyond_the_invoice_is_refused(world: World) -> None:
     inv = _draft(world, eng, line(price="100.00"))
     invoicing.send_invoice(world.ctx, organization_id=world.org_id, invoice_id=inv.id)
     with pytest.raises(RuleViolation) as err:
-        settlement.issue_credit_note(world.ctx, organization_id=world.org_id,
-                                     invoice_id=inv.id, reason="x",
-                                     lines=[line("Too much", price="100.01")])
+        settlement.issue_credit_note(
+            world.ctx,
+            organization_id=world.org_id,
+            invoice_id=inv.id,
+            reason="x",
+            lines=[line("Too much", price="100.01")],
+        )
     assert err.value.code == "credit_note.exceeds_invoice"
 
 

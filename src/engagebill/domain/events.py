@@ -52,8 +52,7 @@ class EventRecord:
 
 
 def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      default=str)
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def timestamp(moment: datetime) -> str:
@@ -91,12 +90,28 @@ def chain(
         occurred_at = timestamp(event.occurred_at)
         payload = canonical_json(event.payload)
         digest = record_hash(
-            organization_id=organization_id, seq=seq, kind=event.kind,
-            subject_type=event.subject_type, subject_id=event.subject_id,
-            occurred_at=occurred_at, payload=payload, prev_hash=prev,
+            organization_id=organization_id,
+            seq=seq,
+            kind=event.kind,
+            subject_type=event.subject_type,
+            subject_id=event.subject_id,
+            occurred_at=occurred_at,
+            payload=payload,
+            prev_hash=prev,
         )
-        records.append(EventRecord(organization_id, seq, event.kind, event.subject_type,
-                                   event.subject_id, occurred_at, payload, prev, digest))
+        records.append(
+            EventRecord(
+                organization_id,
+                seq,
+                event.kind,
+                event.subject_type,
+                event.subject_id,
+                occurred_at,
+                payload,
+                prev,
+                digest,
+            )
+        )
         prev = digest
     return records
 
@@ -124,27 +139,43 @@ def verify_chain(
         if record.seq != expected_seq:
             missing = record.seq > expected_seq
             return ChainBreak(
-                organization_id, expected_seq if missing else record.seq,
-                f"event {expected_seq} is missing" if missing
+                organization_id,
+                expected_seq if missing else record.seq,
+                f"event {expected_seq} is missing"
+                if missing
                 else f"event {record.seq} is out of sequence (expected {expected_seq})",
             )
         if record.prev_hash != prev:
-            return ChainBreak(organization_id, record.seq,
-                              f"event {record.seq} does not link to event {record.seq - 1}")
+            return ChainBreak(
+                organization_id,
+                record.seq,
+                f"event {record.seq} does not link to event {record.seq - 1}",
+            )
         digest = record_hash(
-            organization_id=record.organization_id, seq=record.seq, kind=record.kind,
-            subject_type=record.subject_type, subject_id=record.subject_id,
-            occurred_at=record.occurred_at, payload=record.payload, prev_hash=record.prev_hash,
+            organization_id=record.organization_id,
+            seq=record.seq,
+            kind=record.kind,
+            subject_type=record.subject_type,
+            subject_id=record.subject_id,
+            occurred_at=record.occurred_at,
+            payload=record.payload,
+            prev_hash=record.prev_hash,
         )
         if digest != record.hash or record.organization_id != organization_id:
-            return ChainBreak(organization_id, record.seq,
-                              f"event {record.seq} ({record.kind}) was altered")
+            return ChainBreak(
+                organization_id, record.seq, f"event {record.seq} ({record.kind}) was altered"
+            )
         prev = record.hash
     if expected_seq != head_seq or prev != head_hash:
         if expected_seq < head_seq:
-            return ChainBreak(organization_id, expected_seq + 1,
-                              f"event {expected_seq + 1} is missing (the chain head is at "
-                              f"{head_seq})")
-        return ChainBreak(organization_id, max(expected_seq, 1),
-                          f"the chain head ({head_seq}) does not match event {expected_seq}")
+            return ChainBreak(
+                organization_id,
+                expected_seq + 1,
+                f"event {expected_seq + 1} is missing (the chain head is at {head_seq})",
+            )
+        return ChainBreak(
+            organization_id,
+            max(expected_seq, 1),
+            f"the chain head ({head_seq}) does not match event {expected_seq}",
+        )
     return None

@@ -62,8 +62,9 @@ class InvoiceLine:
         if not self.description.strip():
             raise ValidationError("a line needs a description", code="line.missing_description")
         if len(self.description) > 1000:
-            raise ValidationError("a line description is limited to 1000 characters",
-                                  code="line.description_too_long")
+            raise ValidationError(
+                "a line description is limited to 1000 characters", code="line.description_too_long"
+            )
         if self.quantity != round_half_up(self.quantity, QUANTITY_PLACES):
             raise ValidationError(
                 f"quantity {self.quantity} has more than {QUANTITY_PLACES} decimals",
@@ -77,8 +78,9 @@ class InvoiceLine:
                 f"{self.unit_price.currency} allows",
                 code="line.invalid_unit_price",
             )
-        if (self.vat_category in EXEMPTION_REASONS or self.vat_category is VatCategory.ZERO) \
-                and self.vat_rate != 0:
+        if (
+            self.vat_category in EXEMPTION_REASONS or self.vat_category is VatCategory.ZERO
+        ) and self.vat_rate != 0:
             raise ValidationError(
                 f"VAT category {self.vat_category.value} must have rate 0", code="vat.invalid_rate"
             )
@@ -316,7 +318,10 @@ class Invoice:
     def effective_purchase_order(self) -> PoRef | None:
         """The PO as the recipient left it: the latest PO amendment, else the version's."""
         for amendment in reversed(self.amendments):
-            if amendment.version == self.version and amendment.field is AmendmentField.PURCHASE_ORDER:
+            if (
+                amendment.version == self.version
+                and amendment.field is AmendmentField.PURCHASE_ORDER
+            ):
                 return PoRef(amendment.value["id"], amendment.value["number"])
         return self.current.purchase_order
 
@@ -339,8 +344,13 @@ class Invoice:
 
     def _event(self, kind: str, at: datetime, **payload: Any) -> None:
         self.pending_events.append(
-            DomainEvent(kind=kind, subject_type="invoice", subject_id=self.id, occurred_at=at,
-                        payload={"number": self.number, "version": self.version, **payload})
+            DomainEvent(
+                kind=kind,
+                subject_type="invoice",
+                subject_id=self.id,
+                occurred_at=at,
+                payload={"number": self.number, "version": self.version, **payload},
+            )
         )
 
     def edit_draft(self, draft: InvoiceVersion, at: datetime) -> None:
@@ -361,8 +371,9 @@ class Invoice:
     ) -> None:
         check_lines(self.current.lines, self.currency)
         if not self.current.lines:
-            raise RuleViolation("an invoice needs at least one line to be sent",
-                                code="invoice.no_lines")
+            raise RuleViolation(
+                "an invoice needs at least one line to be sent", code="invoice.no_lines"
+            )
         if self.totals().gross.is_negative():
             raise RuleViolation(
                 "an invoice cannot total less than zero; issue a credit note instead",
@@ -376,8 +387,14 @@ class Invoice:
         if override_reason:
             extra = {"override_reason": override_reason, "overridden": warnings or []}
         totals = self.totals()
-        self._event("invoice.sent", at, content_hash=self.current.content_hash,
-                    gross=str(totals.gross.amount), currency=self.currency, **extra)
+        self._event(
+            "invoice.sent",
+            at,
+            content_hash=self.current.content_hash,
+            gross=str(totals.gross.amount),
+            currency=self.currency,
+            **extra,
+        )
 
     def _freeze(self, *, seller: PartySnapshot, buyer: PartySnapshot, at: datetime) -> None:
         current = self.current
@@ -412,14 +429,23 @@ class Invoice:
         self.versions.append(revision)
         self.change_request = ""
         self._freeze(seller=previous.seller, buyer=buyer, at=at)
-        self._event("invoice.revised", at, content_hash=revision.content_hash,
-                    gross=str(self.totals().gross.amount))
+        self._event(
+            "invoice.revised",
+            at,
+            content_hash=revision.content_hash,
+            gross=str(self.totals().gross.amount),
+        )
 
     def amend(self, amendment: Amendment) -> None:
         self._move(InvoiceAction.AMEND)
         self.amendments.append(amendment)
-        self._event("invoice.amended", amendment.recorded_at, field=amendment.field.value,
-                    value=amendment.value, by=amendment.by)
+        self._event(
+            "invoice.amended",
+            amendment.recorded_at,
+            field=amendment.field.value,
+            value=amendment.value,
+            by=amendment.by,
+        )
 
     def approve(self, *, name: str, at: datetime) -> None:
         self._move(InvoiceAction.APPROVE)
@@ -442,17 +468,20 @@ class Invoice:
         self._move(InvoiceAction.RECORD_PAYMENT)
         self.payments.append(payment)
         self.new_payments.append(payment)
-        self._event("invoice.payment_recorded", payment.recorded_at,
-                    payment_id=payment.id, amount=str(payment.amount.amount),
-                    received_on=payment.received_on.isoformat(),
-                    status=self.payment_status.value)
+        self._event(
+            "invoice.payment_recorded",
+            payment.recorded_at,
+            payment_id=payment.id,
+            amount=str(payment.amount.amount),
+            received_on=payment.received_on.isoformat(),
+            status=self.payment_status.value,
+        )
         if before is not InvoiceState.LOCKED:
             self._event("invoice.locked", payment.recorded_at, reason="first payment")
         if self.payment_status in (PaymentStatus.PAID, PaymentStatus.OVERPAID):
             self._event("invoice.paid", payment.recorded_at, amount=str(self.paid_total.amount))
 
-    def apply_credit(self, net: Money, gross: Money, *, credit_note_id: str, at: datetime
-                     ) -> None:
+    def apply_credit(self, net: Money, gross: Money, *, credit_note_id: str, at: datetime) -> None:
         """Reduce the invoice by a credit note; crediting all of its net voids it.
 
         Fullness is judged on net amounts: VAT is rounded per document, so credit notes that
@@ -477,8 +506,9 @@ class Invoice:
 def check_lines(lines: list[InvoiceLine], currency: str) -> None:
     """Structural checks shared by drafts, sends and revisions."""
     if len(lines) > MAX_LINES:
-        raise ValidationError(f"an invoice holds at most {MAX_LINES} lines",
-                              code="invoice.too_many_lines")
+        raise ValidationError(
+            f"an invoice holds at most {MAX_LINES} lines", code="invoice.too_many_lines"
+        )
     for line in lines:
         if line.unit_price.currency != currency:
             raise ValidationError(
@@ -488,5 +518,6 @@ def check_lines(lines: list[InvoiceLine], currency: str) -> None:
             )
     refs = [line.source_ref for line in lines if line.source_ref]
     if len(refs) != len(set(refs)):
-        raise RuleViolation("the same item is billed twice on one invoice",
-                            code="invoice.duplicate_source")
+        raise RuleViolation(
+            "the same item is billed twice on one invoice", code="invoice.duplicate_source"
+        )

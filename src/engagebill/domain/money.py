@@ -35,9 +35,14 @@ def round_half_up(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-def parse_decimal(value: object, *, field: str = "amount") -> Decimal:
-    """Turn a decimal string, int or Decimal into a finite Decimal; refuse floats and junk."""
-    if isinstance(value, bool) or isinstance(value, float):
+def parse_decimal(
+    value: object, *, field: str = "amount", code: str = "money.invalid_amount"
+) -> Decimal:
+    """Turn a decimal string, int or Decimal into a finite Decimal; refuse floats and junk.
+
+    ``code`` is the error code for junk, so a bad quantity is reported as such.
+    """
+    if isinstance(value, (bool, float)):
         raise ValidationError(
             f"{field} must be a decimal string, not a float",
             code="money.float_refused",
@@ -54,19 +59,19 @@ def parse_decimal(value: object, *, field: str = "amount") -> Decimal:
         except InvalidOperation:
             raise ValidationError(
                 f"{field} {value!r} is not a decimal number",
-                code="money.invalid_amount",
+                code=code,
                 details={"field": field},
             ) from None
     else:
         raise ValidationError(
             f"{field} must be a decimal string",
-            code="money.invalid_amount",
+            code=code,
             details={"field": field},
         )
     if not result.is_finite():
         raise ValidationError(
             f"{field} must be a finite number",
-            code="money.invalid_amount",
+            code=code,
             details={"field": field},
         )
     # A bound on magnitude keeps amounts inside a BIGINT of minor units with room to sum.
@@ -170,7 +175,7 @@ class Money:
         return Money(-self.amount, self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
-        if isinstance(factor, float) or isinstance(factor, bool):
+        if isinstance(factor, (bool, float)):
             raise ValidationError("cannot multiply money by a float", code="money.float_refused")
         if not isinstance(factor, (Decimal, int)):
             return NotImplemented

@@ -60,8 +60,9 @@ def check_format(pattern: str) -> None:
     try:
         parsed = list(string.Formatter().parse(pattern))
     except ValueError as exc:
-        raise ValidationError(f"number format {pattern!r} is malformed: {exc}",
-                              code="numbering.invalid_format") from None
+        raise ValidationError(
+            f"number format {pattern!r} is malformed: {exc}", code="numbering.invalid_format"
+        ) from None
     names = [name for _, name, _, _ in parsed if name is not None]
     unknown = set(names) - _ALLOWED
     if unknown or "seq" not in names:
@@ -73,5 +74,6 @@ def check_format(pattern: str) -> None:
     try:
         pattern.format(prefix="P", yyyy="2000", yy="00", mm="01", seq=1)
     except (ValueError, IndexError, KeyError) as exc:
-        raise ValidationError(f"number format {pattern!r} is malformed: {exc}",
-                              code="numbering.invalid_format") from None
+        raise ValidationError(
+            f"number format {pattern!r} is malformed: {exc}", code="numbering.invalid_format"
+        ) from None

@@ -102,8 +102,11 @@ def require_text(value: str, field_name: str, *, max_length: int = 500) -> str:
     """Strip ``value`` and refuse it when empty or too long."""
     text = (value or "").strip()
     if not text:
-        raise ValidationError(f"{field_name} must not be empty", code="validation.required",
-                              details={"field": field_name})
+        raise ValidationError(
+            f"{field_name} must not be empty",
+            code="validation.required",
+            details={"field": field_name},
+        )
     if len(text) > max_length:
         raise ValidationError(
             f"{field_name} is longer than {max_length} characters",

@@ -52,9 +52,7 @@ def parse_category(value: str) -> VatCategory:
 def check_rate(category: VatCategory, rate: Decimal) -> Decimal:
     """Refuse a rate that does not fit its category; return it normalised to 2 decimals."""
     if rate < 0 or rate >= 100:
-        raise ValidationError(
-            f"VAT rate {rate} must be between 0 and 100", code="vat.invalid_rate"
-        )
+        raise ValidationError(f"VAT rate {rate} must be between 0 and 100", code="vat.invalid_rate")
     if category is VatCategory.STANDARD and rate == 0:
         raise ValidationError(
             "standard-rated (S) lines need a rate above 0; use Z for zero-rated",
@@ -65,9 +63,7 @@ def check_rate(category: VatCategory, rate: Decimal) -> Decimal:
             f"VAT category {category.value} must have rate 0", code="vat.invalid_rate"
         )
     if rate != round_half_up(rate, 2):
-        raise ValidationError(
-            f"VAT rate {rate} has more than 2 decimals", code="vat.invalid_rate"
-        )
+        raise ValidationError(f"VAT rate {rate} has more than 2 decimals", code="vat.invalid_rate")
     return round_half_up(rate, 2)
 
 

@@ -19,11 +19,11 @@ def verify_chains(ctx: Context, *, organization_id: str | None = None) -> list[C
     """Verify one organization's chain, or every organization's."""
     reports = []
     with ctx.uow() as uow:
-        organizations = ([organization_id] if organization_id
-                         else uow.events.organizations())
+        organizations = [organization_id] if organization_id else uow.events.organizations()
         for org in organizations:
             head_seq, head_hash = uow.events.head(org)
-            broken = verify_chain(org, uow.events.records(org), head_seq=head_seq,
-                                  head_hash=head_hash)
+            broken = verify_chain(
+                org, uow.events.records(org), head_seq=head_seq, head_hash=head_hash
+            )
             reports.append(ChainReport(org, head_seq, broken))
     return reports

@@ -48,18 +48,27 @@ def store(uow: UnitOfWork, invoice: Invoice, *, new: bool = False) -> None:
 
 
 def seller_snapshot(organization: Organization) -> PartySnapshot:
-    return PartySnapshot(name=organization.legal_name, address=organization.address,
-                         tax_id=organization.tax_id, email=organization.email,
-                         iban=organization.iban, entity_id=organization.id)
+    return PartySnapshot(
+        name=organization.legal_name,
+        address=organization.address,
+        tax_id=organization.tax_id,
+        email=organization.email,
+        iban=organization.iban,
+        entity_id=organization.id,
+    )
 
 
 def buyer_snapshot(entity: BillingEntity) -> PartySnapshot:
-    return PartySnapshot(name=entity.legal_name, address=entity.address, tax_id=entity.tax_id,
-                         cost_centre=entity.cost_centre, entity_id=entity.id)
+    return PartySnapshot(
+        name=entity.legal_name,
+        address=entity.address,
+        tax_id=entity.tax_id,
+        cost_centre=entity.cost_centre,
+        entity_id=entity.id,
+    )
 
 
-def _po_ref(uow: UnitOfWork, engagement: Engagement, purchase_order_id: str | None
-            ) -> PoRef | None:
+def _po_ref(uow: UnitOfWork, engagement: Engagement, purchase_order_id: str | None) -> PoRef | None:
     if not purchase_order_id:
         return None
     po = uow.purchase_orders.get(engagement.organization_id, purchase_order_id)
@@ -79,10 +88,12 @@ def po_warnings(uow: UnitOfWork, invoice: Invoice) -> list[Warning]:
     if ref is None:
         return []
     po = uow.purchase_orders.get(invoice.organization_id, ref.id)
-    consumed = uow.purchase_orders.consumed(invoice.organization_id, po.id,
-                                            excluding_invoice_id=invoice.id)
-    return po.warnings_for(issue_date=invoice.current.issue_date, consumed=consumed,
-                           amount=invoice.totals().net)
+    consumed = uow.purchase_orders.consumed(
+        invoice.organization_id, po.id, excluding_invoice_id=invoice.id
+    )
+    return po.warnings_for(
+        issue_date=invoice.current.issue_date, consumed=consumed, amount=invoice.totals().net
+    )
 
 
 def create_draft(
@@ -93,7 +104,7 @@ def create_draft(
     lines: Sequence[LineInput] = (),
     parsed_lines: Sequence[InvoiceLine] | None = None,
     issue_date: date | None = None,
-    purchase_order_id: str | None | object = UNSET,
+    purchase_order_id: str | object | None = UNSET,
     notes: str = "",
     quote_reference: str = "",
     billing_key: str | None = None,
@@ -106,31 +117,60 @@ def create_draft(
     if uow is None:
         with ctx.uow() as own:
             result = create_draft(
-                ctx, organization_id=organization_id, engagement_id=engagement_id,
-                lines=lines, parsed_lines=parsed_lines, issue_date=issue_date,
-                purchase_order_id=purchase_order_id, notes=notes,
-                quote_reference=quote_reference, billing_key=billing_key, uow=own)
+                ctx,
+                organization_id=organization_id,
+                engagement_id=engagement_id,
+                lines=lines,
+                parsed_lines=parsed_lines,
+                issue_date=issue_date,
+                purchase_order_id=purchase_order_id,
+                notes=notes,
+                quote_reference=quote_reference,
+                billing_key=billing_key,
+                uow=own,
+            )
             own.commit()
         return result
     engagement = uow.engagements.get(organization_id, engagement_id)
-    content = list(parsed_lines) if parsed_lines is not None else parse_lines(
-        lines, engagement.currency)
+    content = (
+        list(parsed_lines) if parsed_lines is not None else parse_lines(lines, engagement.currency)
+    )
     check_lines(content, engagement.currency)
     day = issue_date or ctx.clock.today()
-    po_id = engagement.default_purchase_order_id if purchase_order_id is UNSET \
-        else purchase_order_id
+    po_id = (
+        engagement.default_purchase_order_id if purchase_order_id is UNSET else purchase_order_id
+    )
     assert po_id is None or isinstance(po_id, str)
     now = ctx.clock.now()
     version = InvoiceVersion(
-        version=1, lines=content, issue_date=day, due_date=engagement.terms.due_date(day),
-        currency=engagement.currency, purchase_order=_po_ref(uow, engagement, po_id),
-        notes=notes.strip(), quote_reference=quote_reference.strip(), created_at=now)
+        version=1,
+        lines=content,
+        issue_date=day,
+        due_date=engagement.terms.due_date(day),
+        currency=engagement.currency,
+        purchase_order=_po_ref(uow, engagement, po_id),
+        notes=notes.strip(),
+        quote_reference=quote_reference.strip(),
+        created_at=now,
+    )
     invoice = Invoice(
-        id=ctx.ids("inv"), organization_id=organization_id, client_id=engagement.client_id,
-        engagement_id=engagement.id, currency=engagement.currency, state=InvoiceState.DRAFT,
-        versions=[version], created_at=now, billing_key=billing_key)
-    invoice._event("invoice.created", now, engagement_id=engagement.id,
-                   lines=len(content), billing_key=billing_key)
+        id=ctx.ids("inv"),
+        organization_id=organization_id,
+        client_id=engagement.client_id,
+        engagement_id=engagement.id,
+        currency=engagement.currency,
+        state=InvoiceState.DRAFT,
+        versions=[version],
+        created_at=now,
+        billing_key=billing_key,
+    )
+    invoice._event(
+        "invoice.created",
+        now,
+        engagement_id=engagement.id,
+        lines=len(content),
+        billing_key=billing_key,
+    )
     warnings = po_warnings(uow, invoice)
     store(uow, invoice, new=True)
     return DraftResult(invoice, warnings)
@@ -143,7 +183,7 @@ def edit_draft(
     invoice_id: str,
     lines: Sequence[LineInput] | None = None,
     issue_date: date | None = None,
-    purchase_order_id: str | None | object = UNSET,
+    purchase_order_id: str | object | None = UNSET,
     notes: str | None = None,
 ) -> DraftResult:
     """Replace what is given of a draft: its lines, issue date, PO or notes."""
@@ -158,9 +198,11 @@ def edit_draft(
             issue_date=day,
             due_date=engagement.terms.due_date(day),
             currency=invoice.currency,
-            purchase_order=(current.purchase_order if purchase_order_id is UNSET
-                            else _po_ref(uow, engagement, purchase_order_id)  # type: ignore[arg-type]
-                            ),
+            purchase_order=(
+                current.purchase_order
+                if purchase_order_id is UNSET
+                else _po_ref(uow, engagement, purchase_order_id)  # type: ignore[arg-type]
+            ),
             notes=current.notes if notes is None else notes.strip(),
             quote_reference=current.quote_reference,
             prepaid=current.prepaid,
@@ -184,8 +226,13 @@ def send_invoice(
     """Send a draft: take its number, freeze version 1, and record ``invoice.sent``."""
     if uow is None:
         with ctx.uow() as own:
-            invoice = send_invoice(ctx, organization_id=organization_id, invoice_id=invoice_id,
-                                   override_reason=override_reason, uow=own)
+            invoice = send_invoice(
+                ctx,
+                organization_id=organization_id,
+                invoice_id=invoice_id,
+                override_reason=override_reason,
+                uow=own,
+            )
             own.commit()
         return invoice
     invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
@@ -203,10 +250,14 @@ def send_invoice(
     organization = uow.organizations.get(organization_id)
     entity = uow.clients.get_billing_entity(organization_id, engagement.billing_entity_id)
     number = uow.numbers.take(organization_id, SeriesKind.INVOICE, invoice.current.issue_date)
-    invoice.send(number=number, seller=seller_snapshot(organization),
-                 buyer=buyer_snapshot(entity), at=ctx.clock.now(),
-                 override_reason=reason if warnings else "",
-                 warnings=[w.code for w in warnings])
+    invoice.send(
+        number=number,
+        seller=seller_snapshot(organization),
+        buyer=buyer_snapshot(entity),
+        at=ctx.clock.now(),
+        override_reason=reason if warnings else "",
+        warnings=[w.code for w in warnings],
+    )
     store(uow, invoice)
     return invoice
 

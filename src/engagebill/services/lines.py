@@ -36,11 +36,13 @@ def parse_line(line: LineInput, currency: str, *, position: int = 1) -> InvoiceL
         category = parse_category(line.vat_category)
         return InvoiceLine(
             description=require_text(line.description, "description", max_length=1000),
-            quantity=parse_decimal(line.quantity, field="quantity"),
+            quantity=parse_decimal(line.quantity, field="quantity", code="line.invalid_quantity"),
             unit=require_text(line.unit, "unit", max_length=20),
             unit_price=Money.of(line.unit_price, currency),
             vat_category=category,
-            vat_rate=check_rate(category, parse_decimal(line.vat_rate, field="VAT rate")),
+            vat_rate=check_rate(
+                category, parse_decimal(line.vat_rate, field="VAT rate", code="vat.invalid_rate")
+            ),
             source_ref=line.source_ref,
             service_date=line.service_date,
             person=line.person,
@@ -48,8 +50,11 @@ def parse_line(line: LineInput, currency: str, *, position: int = 1) -> InvoiceL
             approval_ref=line.approval_ref,
         )
     except ValidationError as exc:
-        raise ValidationError(f"line {position}: {exc.message}", code=exc.code,
-                              details={**exc.details, "line": position}) from None
+        raise ValidationError(
+            f"line {position}: {exc.message}",
+            code=exc.code,
+            details={**exc.details, "line": position},
+        ) from None
 
 
 def parse_lines(lines: Sequence[LineInput], currency: str) -> list[InvoiceLine]:

@@ -90,19 +90,31 @@ def create_organization(
         (SeriesKind.CREDIT_NOTE, NumberFormat(credit_note_format, credit_note_prefix)),
     ]
     if series[0][1].prefix == series[1][1].prefix and series[0][1].pattern == series[1][1].pattern:
-        raise ValidationError("invoices and credit notes need different number prefixes",
-                              code="numbering.series_clash")
+        raise ValidationError(
+            "invoices and credit notes need different number prefixes",
+            code="numbering.series_clash",
+        )
     with ctx.uow() as uow:
         uow.organizations.add(organization, series)
-        uow.events.append(organization.id, [DomainEvent(
-            "organization.created", "organization", organization.id, now,
-            {"name": organization.name})])
+        uow.events.append(
+            organization.id,
+            [
+                DomainEvent(
+                    "organization.created",
+                    "organization",
+                    organization.id,
+                    now,
+                    {"name": organization.name},
+                )
+            ],
+        )
         uow.commit()
     return organization
 
 
-def _entity(ctx: Context, organization_id: str, client_id: str, entity: EntityInput
-            ) -> BillingEntity:
+def _entity(
+    ctx: Context, organization_id: str, client_id: str, entity: EntityInput
+) -> BillingEntity:
     address = _address(entity)
     return BillingEntity(
         id=ctx.ids("be"),
@@ -125,49 +137,93 @@ def create_client(
     contacts: Sequence[ContactInput] = (),
 ) -> Client:
     now = ctx.clock.now()
-    client = Client(id=ctx.ids("cli"), organization_id=organization_id,
-                    name=require_text(name, "client name", max_length=200), created_at=now)
+    client = Client(
+        id=ctx.ids("cli"),
+        organization_id=organization_id,
+        name=require_text(name, "client name", max_length=200),
+        created_at=now,
+    )
     client.billing_entities.append(_entity(ctx, organization_id, client.id, billing_entity))
     for contact in contacts:
-        client.contacts.append(ApContact(
-            id=ctx.ids("con"), organization_id=organization_id, client_id=client.id,
-            name=require_text(contact.name, "contact name", max_length=200),
-            email=check_email(contact.email)))
+        client.contacts.append(
+            ApContact(
+                id=ctx.ids("con"),
+                organization_id=organization_id,
+                client_id=client.id,
+                name=require_text(contact.name, "contact name", max_length=200),
+                email=check_email(contact.email),
+            )
+        )
     with ctx.uow() as uow:
         uow.organizations.get(organization_id)
         uow.clients.add(client)
-        uow.events.append(organization_id, [DomainEvent(
-            "client.created", "client", client.id, now,
-            {"name": client.name, "billing_entity_id": client.billing_entities[0].id})])
+        uow.events.append(
+            organization_id,
+            [
+                DomainEvent(
+                    "client.created",
+                    "client",
+                    client.id,
+                    now,
+                    {"name": client.name, "billing_entity_id": client.billing_entities[0].id},
+                )
+            ],
+        )
         uow.commit()
     return client
 
 
-def add_billing_entity(ctx: Context, *, organization_id: str, client_id: str,
-                       entity: EntityInput) -> BillingEntity:
+def add_billing_entity(
+    ctx: Context, *, organization_id: str, client_id: str, entity: EntityInput
+) -> BillingEntity:
     billing_entity = _entity(ctx, organization_id, client_id, entity)
     with ctx.uow() as uow:
         uow.clients.get(organization_id, client_id)
         uow.clients.add_billing_entity(billing_entity)
-        uow.events.append(organization_id, [DomainEvent(
-            "client.billing_entity_added", "client", client_id, ctx.clock.now(),
-            {"billing_entity_id": billing_entity.id, "legal_name": billing_entity.legal_name})])
+        uow.events.append(
+            organization_id,
+            [
+                DomainEvent(
+                    "client.billing_entity_added",
+                    "client",
+                    client_id,
+                    ctx.clock.now(),
+                    {
+                        "billing_entity_id": billing_entity.id,
+                        "legal_name": billing_entity.legal_name,
+                    },
+                )
+            ],
+        )
         uow.commit()
     return billing_entity
 
 
-def add_contact(ctx: Context, *, organization_id: str, client_id: str,
-                contact: ContactInput) -> ApContact:
-    ap_contact = ApContact(id=ctx.ids("con"), organization_id=organization_id,
-                           client_id=client_id,
-                           name=require_text(contact.name, "contact name", max_length=200),
-                           email=check_email(contact.email))
+def add_contact(
+    ctx: Context, *, organization_id: str, client_id: str, contact: ContactInput
+) -> ApContact:
+    ap_contact = ApContact(
+        id=ctx.ids("con"),
+        organization_id=organization_id,
+        client_id=client_id,
+        name=require_text(contact.name, "contact name", max_length=200),
+        email=check_email(contact.email),
+    )
     with ctx.uow() as uow:
         uow.clients.get(organization_id, client_id)
         uow.clients.add_contact(ap_contact)
-        uow.events.append(organization_id, [DomainEvent(
-            "client.contact_added", "client", client_id, ctx.clock.now(),
-            {"contact_id": ap_contact.id, "email": ap_contact.email})])
+        uow.events.append(
+            organization_id,
+            [
+                DomainEvent(
+                    "client.contact_added",
+                    "client",
+                    client_id,
+                    ctx.clock.now(),
+                    {"contact_id": ap_contact.id, "email": ap_contact.email},
+                )
+            ],
+        )
         uow.commit()
     return ap_contact
 
@@ -177,9 +233,9 @@ def parse_kind(kind: str) -> EngagementKind:
         return EngagementKind(kind.strip().lower())
     except ValueError:
         raise ValidationError(
-            f"engagement kind {kind!r} is not one of "
-            f"{', '.join(k.value for k in EngagementKind)}",
-            code="engagement.invalid_kind") from None
+            f"engagement kind {kind!r} is not one of {', '.join(k.value for k in EngagementKind)}",
+            code="engagement.invalid_kind",
+        ) from None
 
 
 def create_engagement(
@@ -203,26 +259,51 @@ def create_engagement(
         try:
             mode = RetainerMode((retainer_mode or "fee").strip().lower())
         except ValueError:
-            raise ValidationError("retainer mode must be fee or advance",
-                                  code="engagement.invalid_retainer_mode") from None
+            raise ValidationError(
+                "retainer mode must be fee or advance", code="engagement.invalid_retainer_mode"
+            ) from None
     elif retainer_mode:
-        raise ValidationError("only a retainer engagement has a retainer mode",
-                              code="engagement.invalid_retainer_mode")
+        raise ValidationError(
+            "only a retainer engagement has a retainer mode",
+            code="engagement.invalid_retainer_mode",
+        )
     now = ctx.clock.now()
     with ctx.uow() as uow:
         client = uow.clients.get(organization_id, client_id)
         entity_id = billing_entity_id or client.billing_entities[-1].id
         client.billing_entity(entity_id)
         engagement = Engagement(
-            id=ctx.ids("eng"), organization_id=organization_id, client_id=client_id,
-            name=require_text(name, "engagement name", max_length=200), kind=engagement_kind,
-            currency=code, terms=PaymentTerms(net_days), billing_entity_id=entity_id,
-            created_at=now, retainer_mode=mode, auto_send=auto_send)
+            id=ctx.ids("eng"),
+            organization_id=organization_id,
+            client_id=client_id,
+            name=require_text(name, "engagement name", max_length=200),
+            kind=engagement_kind,
+            currency=code,
+            terms=PaymentTerms(net_days),
+            billing_entity_id=entity_id,
+            created_at=now,
+            retainer_mode=mode,
+            auto_send=auto_send,
+        )
         uow.engagements.add(engagement)
-        uow.events.append(organization_id, [DomainEvent(
-            "engagement.created", "engagement", engagement.id, now,
-            {"client_id": client_id, "name": engagement.name, "kind": engagement.kind.value,
-             "currency": code, "net_days": net_days})])
+        uow.events.append(
+            organization_id,
+            [
+                DomainEvent(
+                    "engagement.created",
+                    "engagement",
+                    engagement.id,
+                    now,
+                    {
+                        "client_id": client_id,
+                        "name": engagement.name,
+                        "kind": engagement.kind.value,
+                        "currency": code,
+                        "net_days": net_days,
+                    },
+                )
+            ],
+        )
         uow.commit()
     return engagement
 
@@ -246,25 +327,47 @@ def create_purchase_order(
         engagement = uow.engagements.get(organization_id, engagement_id)
         limit = Money.of(ceiling, engagement.currency) if ceiling not in (None, "") else None
         if limit is not None and (limit.amount <= 0 or not limit.is_whole_minor()):
-            raise ValidationError("a PO ceiling must be a positive amount in whole minor units",
-                                  code="po.invalid_ceiling")
+            raise ValidationError(
+                "a PO ceiling must be a positive amount in whole minor units",
+                code="po.invalid_ceiling",
+            )
         if uow.purchase_orders.find(organization_id, engagement_id, po_number) is not None:
-            raise RuleViolation(f"PO {po_number} already exists on this engagement",
-                                code="po.duplicate")
+            raise RuleViolation(
+                f"PO {po_number} already exists on this engagement", code="po.duplicate"
+            )
         purchase_order = PurchaseOrder(
-            id=ctx.ids("po"), organization_id=organization_id, engagement_id=engagement_id,
-            number=po_number, currency=engagement.currency, created_at=now,
-            valid_from=valid_from, valid_to=valid_to, ceiling=limit)
+            id=ctx.ids("po"),
+            organization_id=organization_id,
+            engagement_id=engagement_id,
+            number=po_number,
+            currency=engagement.currency,
+            created_at=now,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            ceiling=limit,
+        )
         uow.purchase_orders.add(purchase_order)
         if make_default:
             engagement.default_purchase_order_id = purchase_order.id
             uow.engagements.update_defaults(engagement)
-        uow.events.append(organization_id, [DomainEvent(
-            "purchase_order.created", "purchase_order", purchase_order.id, now,
-            {"engagement_id": engagement_id, "number": po_number,
-             "valid_from": valid_from.isoformat() if valid_from else None,
-             "valid_to": valid_to.isoformat() if valid_to else None,
-             "ceiling": str(limit.amount) if limit else None})])
+        uow.events.append(
+            organization_id,
+            [
+                DomainEvent(
+                    "purchase_order.created",
+                    "purchase_order",
+                    purchase_order.id,
+                    now,
+                    {
+                        "engagement_id": engagement_id,
+                        "number": po_number,
+                        "valid_from": valid_from.isoformat() if valid_from else None,
+                        "valid_to": valid_to.isoformat() if valid_to else None,
+                        "ceiling": str(limit.amount) if limit else None,
+                    },
+                )
+            ],
+        )
         uow.commit()
     return purchase_order
 
@@ -277,7 +380,7 @@ def resolve_organization(uow: UnitOfWork, organization_id: str | None) -> Organi
     if len(organizations) == 1:
         return organizations[0]
     if not organizations:
-        raise ValidationError("no organization yet: create one first",
-                              code="organization.none")
-    raise ValidationError("several organizations exist: name one with --org",
-                          code="organization.ambiguous")
+        raise ValidationError("no organization yet: create one first", code="organization.none")
+    raise ValidationError(
+        "several organizations exist: name one with --org", code="organization.ambiguous"
+    )

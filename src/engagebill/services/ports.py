@@ -71,8 +71,9 @@ class InvoiceSummary:
 
 
 class OrganizationRepository(Protocol):
-    def add(self, organization: Organization, series: Sequence[tuple[SeriesKind,
-            NumberFormat]]) -> None: ...
+    def add(
+        self, organization: Organization, series: Sequence[tuple[SeriesKind, NumberFormat]]
+    ) -> None: ...
 
     def get(self, organization_id: str) -> Organization: ...
 
@@ -110,21 +111,29 @@ class PurchaseOrderRepository(Protocol):
 
     def get(self, organization_id: str, purchase_order_id: str) -> PurchaseOrder: ...
 
-    def find(self, organization_id: str, engagement_id: str, number: str
-             ) -> PurchaseOrder | None: ...
+    def find(
+        self, organization_id: str, engagement_id: str, number: str
+    ) -> PurchaseOrder | None: ...
 
-    def list(self, organization_id: str, engagement_id: str | None = None
-             ) -> list[PurchaseOrder]: ...
+    def list(
+        self, organization_id: str, engagement_id: str | None = None
+    ) -> list[PurchaseOrder]: ...
 
-    def consumed(self, organization_id: str, purchase_order_id: str, *,
-                 excluding_invoice_id: str | None = None) -> Money: ...
+    def consumed(
+        self,
+        organization_id: str,
+        purchase_order_id: str,
+        *,
+        excluding_invoice_id: str | None = None,
+    ) -> Money: ...
 
 
 class InvoiceRepository(Protocol):
     def add(self, invoice: Invoice) -> None: ...
 
-    def get(self, organization_id: str, invoice_id: str, *, for_update: bool = False
-            ) -> Invoice: ...
+    def get(
+        self, organization_id: str, invoice_id: str, *, for_update: bool = False
+    ) -> Invoice: ...
 
     def save(self, invoice: Invoice) -> None: ...
 
@@ -146,8 +155,7 @@ class NumberSeries(Protocol):
 
 
 class EventLog(Protocol):
-    def append(self, organization_id: str, events: Sequence[DomainEvent]) -> list[EventRecord]:
-        ...
+    def append(self, organization_id: str, events: Sequence[DomainEvent]) -> list[EventRecord]: ...
 
     def head(self, organization_id: str) -> tuple[int, str]: ...
 
@@ -159,19 +167,39 @@ class EventLog(Protocol):
 
 
 class UnitOfWork(Protocol):
-    organizations: OrganizationRepository
-    clients: ClientRepository
-    engagements: EngagementRepository
-    purchase_orders: PurchaseOrderRepository
-    invoices: InvoiceRepository
-    credit_notes: CreditNoteRepository
-    numbers: NumberSeries
-    events: EventLog
+    # Read-only members, so that an adapter may expose its concrete repository types.
+    @property
+    def organizations(self) -> OrganizationRepository: ...
+
+    @property
+    def clients(self) -> ClientRepository: ...
+
+    @property
+    def engagements(self) -> EngagementRepository: ...
+
+    @property
+    def purchase_orders(self) -> PurchaseOrderRepository: ...
+
+    @property
+    def invoices(self) -> InvoiceRepository: ...
+
+    @property
+    def credit_notes(self) -> CreditNoteRepository: ...
+
+    @property
+    def numbers(self) -> NumberSeries: ...
+
+    @property
+    def events(self) -> EventLog: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
 
     def commit(self) -> None: ...
 

@@ -17,8 +17,9 @@ class InvoiceDetail:
     events: list[EventRecord]
 
 
-def list_invoices(ctx: Context, *, organization_id: str,
-                  query: InvoiceFilter | None = None) -> list[InvoiceSummary]:
+def list_invoices(
+    ctx: Context, *, organization_id: str, query: InvoiceFilter | None = None
+) -> list[InvoiceSummary]:
     with ctx.uow() as uow:
         return uow.invoices.list(organization_id, query or InvoiceFilter())
 

@@ -18,8 +18,9 @@ from engagebill.services.parties import EntityInput, _entity
 from engagebill.services.ports import Context
 
 
-def record_view(ctx: Context, *, organization_id: str, invoice_id: str, viewer: str = ""
-                ) -> Invoice:
+def record_view(
+    ctx: Context, *, organization_id: str, invoice_id: str, viewer: str = ""
+) -> Invoice:
     """Record a view; the first one moves a sent invoice to viewed."""
     with ctx.uow() as uow:
         invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
@@ -29,8 +30,9 @@ def record_view(ctx: Context, *, organization_id: str, invoice_id: str, viewer: 
     return invoice
 
 
-def request_change(ctx: Context, *, organization_id: str, invoice_id: str, message: str,
-                   by: str) -> Invoice:
+def request_change(
+    ctx: Context, *, organization_id: str, invoice_id: str, message: str, by: str
+) -> Invoice:
     text = require_text(message, "change request message", max_length=5000)
     with ctx.uow() as uow:
         invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
@@ -40,8 +42,7 @@ def request_change(ctx: Context, *, organization_id: str, invoice_id: str, messa
     return invoice
 
 
-def approve_invoice(ctx: Context, *, organization_id: str, invoice_id: str, name: str
-                    ) -> Invoice:
+def approve_invoice(ctx: Context, *, organization_id: str, invoice_id: str, name: str) -> Invoice:
     """Approve for payment; the approver types their name, which is recorded."""
     typed = require_text(name, "approver's name", max_length=200)
     with ctx.uow() as uow:
@@ -64,8 +65,10 @@ def amend_invoice(
 ) -> Invoice:
     """Record the recipient's amendments on the current version, and carry them forward."""
     if purchase_order_number is None and billing_entity is None and cost_centre is None:
-        raise ValidationError("nothing to amend: give a PO number, billing entity or cost centre",
-                              code="amendment.empty")
+        raise ValidationError(
+            "nothing to amend: give a PO number, billing entity or cost centre",
+            code="amendment.empty",
+        )
     who = by.strip()[:200] or "recipient"
     now = ctx.clock.now()
     with ctx.uow() as uow:
@@ -78,32 +81,71 @@ def amend_invoice(
             po = uow.purchase_orders.find(organization_id, engagement.id, number)
             if po is None:
                 # The client told us a PO we had not recorded: it is this engagement's PO now.
-                po = PurchaseOrder(id=ctx.ids("po"), organization_id=organization_id,
-                                   engagement_id=engagement.id, number=number,
-                                   currency=engagement.currency, created_at=now)
+                po = PurchaseOrder(
+                    id=ctx.ids("po"),
+                    organization_id=organization_id,
+                    engagement_id=engagement.id,
+                    number=number,
+                    currency=engagement.currency,
+                    created_at=now,
+                )
                 uow.purchase_orders.add(po)
-                extra_events.append(DomainEvent(
-                    "purchase_order.created", "purchase_order", po.id, now,
-                    {"engagement_id": engagement.id, "number": number, "source": "amendment",
-                     "invoice_id": invoice.id}))
-            invoice.amend(Amendment(invoice.version, AmendmentField.PURCHASE_ORDER,
-                                    {"id": po.id, "number": po.number}, who, now))
+                extra_events.append(
+                    DomainEvent(
+                        "purchase_order.created",
+                        "purchase_order",
+                        po.id,
+                        now,
+                        {
+                            "engagement_id": engagement.id,
+                            "number": number,
+                            "source": "amendment",
+                            "invoice_id": invoice.id,
+                        },
+                    )
+                )
+            invoice.amend(
+                Amendment(
+                    invoice.version,
+                    AmendmentField.PURCHASE_ORDER,
+                    {"id": po.id, "number": po.number},
+                    who,
+                    now,
+                )
+            )
             engagement.default_purchase_order_id = po.id
         entity: BillingEntity | None = None
         if billing_entity is not None:
             entity = _entity(ctx, organization_id, invoice.client_id, billing_entity)
-            invoice.amend(Amendment(invoice.version, AmendmentField.BILLING_ENTITY,
-                                    buyer_snapshot(entity).to_dict(), who, now))
+            invoice.amend(
+                Amendment(
+                    invoice.version,
+                    AmendmentField.BILLING_ENTITY,
+                    buyer_snapshot(entity).to_dict(),
+                    who,
+                    now,
+                )
+            )
         if cost_centre is not None:
             centre = cost_centre.strip()[:100]
-            base = entity or uow.clients.get_billing_entity(organization_id,
-                                                            engagement.billing_entity_id)
+            base = entity or uow.clients.get_billing_entity(
+                organization_id, engagement.billing_entity_id
+            )
             entity = BillingEntity(
-                id=ctx.ids("be"), organization_id=organization_id, client_id=base.client_id,
-                legal_name=base.legal_name, address=base.address, tax_id=base.tax_id,
-                cost_centre=centre, created_at=now)
-            invoice.amend(Amendment(invoice.version, AmendmentField.COST_CENTRE,
-                                    {"cost_centre": centre}, who, now))
+                id=ctx.ids("be"),
+                organization_id=organization_id,
+                client_id=base.client_id,
+                legal_name=base.legal_name,
+                address=base.address,
+                tax_id=base.tax_id,
+                cost_centre=centre,
+                created_at=now,
+            )
+            invoice.amend(
+                Amendment(
+                    invoice.version, AmendmentField.COST_CENTRE, {"cost_centre": centre}, who, now
+                )
+            )
         if entity is not None:
             uow.clients.add_billing_entity(entity)
             engagement.billing_entity_id = entity.id

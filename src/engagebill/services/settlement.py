@@ -15,7 +15,7 @@ from decimal import Decimal
 from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.errors import RuleViolation
 from engagebill.domain.invoices import Invoice, InvoiceLine, Payment, line_to_dict
-from engagebill.domain.lifecycle import InvoiceAction, InvoiceState, next_state
+from engagebill.domain.lifecycle import InvoiceAction, next_state
 from engagebill.domain.money import Money
 from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.parties import require_text
@@ -33,17 +33,30 @@ def lock_invoice(ctx: Context, *, organization_id: str, invoice_id: str) -> Invo
     return invoice
 
 
-def record_payment(ctx: Context, *, organization_id: str, invoice_id: str, amount: str,
-                   received_on: date | None = None, reference: str = "") -> Invoice:
+def record_payment(
+    ctx: Context,
+    *,
+    organization_id: str,
+    invoice_id: str,
+    amount: str,
+    received_on: date | None = None,
+    reference: str = "",
+) -> Invoice:
     """Record money received; partial payments are fine, and the first one locks."""
     with ctx.uow() as uow:
         invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
-        payment = Payment(id=ctx.ids("pay"), amount=Money.of(amount, invoice.currency),
-                          received_on=received_on or ctx.clock.today(),
-                          reference=reference.strip()[:200], recorded_at=ctx.clock.now())
+        payment = Payment(
+            id=ctx.ids("pay"),
+            amount=Money.of(amount, invoice.currency),
+            received_on=received_on or ctx.clock.today(),
+            reference=reference.strip()[:200],
+            recorded_at=ctx.clock.now(),
+        )
         if not payment.amount.is_whole_minor():
-            raise RuleViolation(f"{amount} has more decimals than {invoice.currency} allows",
-                                code="money.too_precise")
+            raise RuleViolation(
+                f"{amount} has more decimals than {invoice.currency} allows",
+                code="money.too_precise",
+            )
         invoice.record_payment(payment)
         store(uow, invoice)
         uow.commit()
@@ -63,13 +76,20 @@ def _remaining_lines(uow: UnitOfWork, invoice: Invoice) -> list[InvoiceLine]:
             credited[key] = credited.get(key, Money.zero(invoice.currency)) + line.net
     lines = []
     for group in invoice.totals().breakdown:
-        left = group.taxable - credited.get((group.category.value, group.rate),
-                                            Money.zero(invoice.currency))
+        left = group.taxable - credited.get(
+            (group.category.value, group.rate), Money.zero(invoice.currency)
+        )
         if left.amount > 0:
-            lines.append(InvoiceLine(
-                description=f"Remaining balance of invoice {invoice.number}",
-                quantity=Decimal(1), unit="C62", unit_price=left,
-                vat_category=group.category, vat_rate=group.rate))
+            lines.append(
+                InvoiceLine(
+                    description=f"Remaining balance of invoice {invoice.number}",
+                    quantity=Decimal(1),
+                    unit="C62",
+                    unit_price=left,
+                    vat_category=group.category,
+                    vat_rate=group.rate,
+                )
+            )
     return lines
 
 
@@ -88,36 +108,62 @@ def issue_credit_note(
     with ctx.uow() as uow:
         invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
         next_state(invoice.state, InvoiceAction.CREDIT_PART)
-        content = (parse_lines(lines, invoice.currency) if lines is not None
-                   else _remaining_lines(uow, invoice))
+        content = (
+            parse_lines(lines, invoice.currency)
+            if lines is not None
+            else _remaining_lines(uow, invoice)
+        )
         if not content:
-            raise RuleViolation("a credit note needs at least one line",
-                                code="credit_note.no_lines")
+            raise RuleViolation(
+                "a credit note needs at least one line", code="credit_note.no_lines"
+            )
         if any(line.net.amount <= 0 for line in content):
-            raise RuleViolation("credit note lines are positive amounts taken off the invoice",
-                                code="credit_note.negative_line")
+            raise RuleViolation(
+                "credit note lines are positive amounts taken off the invoice",
+                code="credit_note.negative_line",
+            )
         buyer, seller = invoice.effective_buyer(), invoice.current.seller
         assert buyer is not None and seller is not None
         day = issue_date or ctx.clock.today()
         po = invoice.effective_purchase_order()
         note = CreditNote(
-            id=ctx.ids("cn"), organization_id=organization_id, invoice_id=invoice.id,
-            invoice_number=invoice.number or "", client_id=invoice.client_id,
-            engagement_id=invoice.engagement_id, currency=invoice.currency, number="",
-            issue_date=day, lines=content, reason=why, seller=seller, buyer=buyer,
-            created_at=now, purchase_order_number=po.number if po else "")
+            id=ctx.ids("cn"),
+            organization_id=organization_id,
+            invoice_id=invoice.id,
+            invoice_number=invoice.number or "",
+            client_id=invoice.client_id,
+            engagement_id=invoice.engagement_id,
+            currency=invoice.currency,
+            number="",
+            issue_date=day,
+            lines=content,
+            reason=why,
+            seller=seller,
+            buyer=buyer,
+            created_at=now,
+            purchase_order_number=po.number if po else "",
+        )
         totals = note.totals()
         invoice.apply_credit(totals.net, totals.gross, credit_note_id=note.id, at=now)
         note.number = uow.numbers.take(organization_id, SeriesKind.CREDIT_NOTE, day)
-        note.content_hash = hashlib.sha256(json.dumps({
-            "number": note.number, "invoice_number": note.invoice_number,
-            "issue_date": day.isoformat(), "reason": why, "currency": note.currency,
-            "seller": seller.to_dict(), "buyer": buyer.to_dict(),
-            "lines": [line_to_dict(line) for line in content],
-        }, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        note.content_hash = hashlib.sha256(
+            json.dumps(
+                {
+                    "number": note.number,
+                    "invoice_number": note.invoice_number,
+                    "issue_date": day.isoformat(),
+                    "reason": why,
+                    "currency": note.currency,
+                    "seller": seller.to_dict(),
+                    "buyer": buyer.to_dict(),
+                    "lines": [line_to_dict(line) for line in content],
+                },
+                sort_keys=True,
+                separators=(",", ":"),
+            ).encode()
+        ).hexdigest()
         uow.credit_notes.add(note)
         uow.events.append(organization_id, [note.issued_event()])
         store(uow, invoice)
         uow.commit()
     return note
-

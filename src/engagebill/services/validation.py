@@ -44,14 +44,14 @@ def normalize_tax_id(tax_id: str, country_code: str) -> str:
             details={"tax_id": tax_id, "country_code": country_code.upper()},
         ) from None
     if not re.fullmatch(r"[A-Za-z0-9 .\-/]{2,40}", text):
-        raise ValidationError(f"tax id {tax_id!r} has unexpected characters",
-                              code="tax_id.invalid")
+        raise ValidationError(f"tax id {tax_id!r} has unexpected characters", code="tax_id.invalid")
     return text
 
 
 def check_email(email: str) -> str:
     text = (email or "").strip()
     if not _EMAIL.match(text) or len(text) > 254:
-        raise ValidationError(f"{email!r} is not an email address", code="email.invalid",
-                              details={"email": email})
+        raise ValidationError(
+            f"{email!r} is not an email address", code="email.invalid", details={"email": email}
+        )
     return text

@@ -18,9 +18,9 @@ from sqlalchemy.pool import NullPool
 def normalise_url(url: str) -> str:
     """Accept ``postgresql://`` and ``postgres://`` for psycopg 3, and plain SQLite paths."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if "://" not in url:
         url = f"sqlite:///{url}"
     return url

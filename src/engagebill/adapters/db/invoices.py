@@ -88,41 +88,60 @@ class SqlInvoices:
     # writing ------------------------------------------------------------------------------
     def add(self, invoice: Invoice) -> None:
         po = invoice.effective_purchase_order()
-        self.conn.execute(insert(t.invoices).values(
-            id=invoice.id, organization_id=invoice.organization_id,
-            client_id=invoice.client_id, engagement_id=invoice.engagement_id,
-            currency=invoice.currency, state=invoice.state.value, number=invoice.number,
-            current_version=invoice.version, sent_at=invoice.sent_at,
-            billing_key=invoice.billing_key, approved_by=invoice.approved_by,
-            change_request=invoice.change_request,
-            credited_minor=invoice.credited_total.to_minor(),
-            credited_net_minor=invoice.credited_net.to_minor() if invoice.credited_net else 0,
-            purchase_order_id=po.id if po else None, po_number=po.number if po else None,
-            row_version=0, created_at=invoice.created_at, updated_at=invoice.created_at,
-        ))
+        self.conn.execute(
+            insert(t.invoices).values(
+                id=invoice.id,
+                organization_id=invoice.organization_id,
+                client_id=invoice.client_id,
+                engagement_id=invoice.engagement_id,
+                currency=invoice.currency,
+                state=invoice.state.value,
+                number=invoice.number,
+                current_version=invoice.version,
+                sent_at=invoice.sent_at,
+                billing_key=invoice.billing_key,
+                approved_by=invoice.approved_by,
+                change_request=invoice.change_request,
+                credited_minor=invoice.credited_total.to_minor(),
+                credited_net_minor=invoice.credited_net.to_minor() if invoice.credited_net else 0,
+                purchase_order_id=po.id if po else None,
+                po_number=po.number if po else None,
+                row_version=0,
+                created_at=invoice.created_at,
+                updated_at=invoice.created_at,
+            )
+        )
         for version in invoice.versions:
             self._insert_version(invoice, version)
         self._insert_amendments(invoice, start=0)
         self._insert_payments(invoice)
 
     def save(self, invoice: Invoice) -> None:
-        at = (invoice.pending_events[-1].occurred_at if invoice.pending_events
-              else invoice.created_at)
+        at = (
+            invoice.pending_events[-1].occurred_at if invoice.pending_events else invoice.created_at
+        )
         po = invoice.effective_purchase_order()
         result = self.conn.execute(
             update(t.invoices)
-            .where(t.invoices.c.id == invoice.id,
-                   t.invoices.c.organization_id == invoice.organization_id,
-                   t.invoices.c.row_version == invoice.row_version)
-            .values(state=invoice.state.value, number=invoice.number,
-                    current_version=invoice.version, sent_at=invoice.sent_at,
-                    approved_by=invoice.approved_by, change_request=invoice.change_request,
-                    credited_minor=invoice.credited_total.to_minor(),
-                    credited_net_minor=(invoice.credited_net.to_minor()
-                                        if invoice.credited_net else 0),
-                    purchase_order_id=po.id if po else None,
-                    po_number=po.number if po else None,
-                    row_version=invoice.row_version + 1, updated_at=at)
+            .where(
+                t.invoices.c.id == invoice.id,
+                t.invoices.c.organization_id == invoice.organization_id,
+                t.invoices.c.row_version == invoice.row_version,
+            )
+            .values(
+                state=invoice.state.value,
+                number=invoice.number,
+                current_version=invoice.version,
+                sent_at=invoice.sent_at,
+                approved_by=invoice.approved_by,
+                change_request=invoice.change_request,
+                credited_minor=invoice.credited_total.to_minor(),
+                credited_net_minor=(invoice.credited_net.to_minor() if invoice.credited_net else 0),
+                purchase_order_id=po.id if po else None,
+                po_number=po.number if po else None,
+                row_version=invoice.row_version + 1,
+                updated_at=at,
+            )
         )
         if result.rowcount != 1:
             raise ConcurrencyConflict(
@@ -131,17 +150,22 @@ class SqlInvoices:
                 code="invoice.concurrent_change",
             )
         invoice.row_version += 1
-        stored = dict(self.conn.execute(
-            select(t.invoice_versions.c.version, t.invoice_versions.c.frozen)
-            .where(t.invoice_versions.c.invoice_id == invoice.id)).all())
+        stored = dict(
+            self.conn.execute(
+                select(t.invoice_versions.c.version, t.invoice_versions.c.frozen).where(
+                    t.invoice_versions.c.invoice_id == invoice.id
+                )
+            ).all()
+        )
         for version in invoice.versions:
             if version.version not in stored:
                 self._insert_version(invoice, version)
             elif not stored[version.version]:
                 self._rewrite_draft_version(invoice, version)
             # A version frozen in the database is never written again.
-        count = self.conn.execute(select(func.count()).where(
-            t.invoice_amendments.c.invoice_id == invoice.id)).scalar_one()
+        count = self.conn.execute(
+            select(func.count()).where(t.invoice_amendments.c.invoice_id == invoice.id)
+        ).scalar_one()
         self._insert_amendments(invoice, start=int(count))
         self._insert_payments(invoice)
 
@@ -170,39 +194,63 @@ class SqlInvoices:
         # the database refuses any change to the lines of a frozen version.
         values = self._version_values(invoice, version)
         values["frozen"] = False
-        self.conn.execute(insert(t.invoice_versions).values(
-            invoice_id=invoice.id, version=version.version, **values))
+        self.conn.execute(
+            insert(t.invoice_versions).values(
+                invoice_id=invoice.id, version=version.version, **values
+            )
+        )
         self._insert_lines(invoice, version)
         if version.frozen:
-            self.conn.execute(update(t.invoice_versions).where(
-                t.invoice_versions.c.invoice_id == invoice.id,
-                t.invoice_versions.c.version == version.version).values(frozen=True))
+            self.conn.execute(
+                update(t.invoice_versions)
+                .where(
+                    t.invoice_versions.c.invoice_id == invoice.id,
+                    t.invoice_versions.c.version == version.version,
+                )
+                .values(frozen=True)
+            )
 
     def _insert_lines(self, invoice: Invoice, version: InvoiceVersion) -> None:
-        rows = line_rows(version.lines, invoice_id=invoice.id, version=version.version,
-                         organization_id=invoice.organization_id)
+        rows = line_rows(
+            version.lines,
+            invoice_id=invoice.id,
+            version=version.version,
+            organization_id=invoice.organization_id,
+        )
         if rows:
             self.conn.execute(insert(t.invoice_lines), rows)
 
     def _rewrite_draft_version(self, invoice: Invoice, version: InvoiceVersion) -> None:
         # Lines go first: the version row may be about to become frozen, after which the
         # database refuses any change to its lines.
-        self.conn.execute(delete(t.invoice_lines).where(
-            t.invoice_lines.c.invoice_id == invoice.id,
-            t.invoice_lines.c.version == version.version))
+        self.conn.execute(
+            delete(t.invoice_lines).where(
+                t.invoice_lines.c.invoice_id == invoice.id,
+                t.invoice_lines.c.version == version.version,
+            )
+        )
         self._insert_lines(invoice, version)
-        self.conn.execute(update(t.invoice_versions).where(
-            t.invoice_versions.c.invoice_id == invoice.id,
-            t.invoice_versions.c.version == version.version,
-            t.invoice_versions.c.frozen.is_(False),
-        ).values(**self._version_values(invoice, version)))
+        self.conn.execute(
+            update(t.invoice_versions)
+            .where(
+                t.invoice_versions.c.invoice_id == invoice.id,
+                t.invoice_versions.c.version == version.version,
+                t.invoice_versions.c.frozen.is_(False),
+            )
+            .values(**self._version_values(invoice, version))
+        )
 
     def _insert_amendments(self, invoice: Invoice, *, start: int) -> None:
         rows = [
-            {"organization_id": invoice.organization_id, "invoice_id": invoice.id,
-             "version": a.version, "field": a.field.value,
-             "value_json": json.dumps(a.value, sort_keys=True), "by": a.by,
-             "recorded_at": a.recorded_at}
+            {
+                "organization_id": invoice.organization_id,
+                "invoice_id": invoice.id,
+                "version": a.version,
+                "field": a.field.value,
+                "value_json": json.dumps(a.value, sort_keys=True),
+                "by": a.by,
+                "recorded_at": a.recorded_at,
+            }
             for a in invoice.amendments[start:]
         ]
         if rows:
@@ -210,10 +258,16 @@ class SqlInvoices:
 
     def _insert_payments(self, invoice: Invoice) -> None:
         rows = [
-            {"id": p.id, "organization_id": invoice.organization_id, "invoice_id": invoice.id,
-             "amount_minor": p.amount.to_minor(), "currency": p.amount.currency,
-             "received_on": p.received_on, "reference": p.reference,
-             "recorded_at": p.recorded_at}
+            {
+                "id": p.id,
+                "organization_id": invoice.organization_id,
+                "invoice_id": invoice.id,
+                "amount_minor": p.amount.to_minor(),
+                "currency": p.amount.currency,
+                "received_on": p.received_on,
+                "reference": p.reference,
+                "recorded_at": p.recorded_at,
+            }
             for p in invoice.new_payments
         ]
         if rows:
@@ -221,10 +275,10 @@ class SqlInvoices:
         invoice.new_payments.clear()
 
     # reading ------------------------------------------------------------------------------
-    def get(self, organization_id: str, invoice_id: str, *, for_update: bool = False
-            ) -> Invoice:
-        query = select(t.invoices).where(t.invoices.c.organization_id == organization_id,
-                                         t.invoices.c.id == invoice_id)
+    def get(self, organization_id: str, invoice_id: str, *, for_update: bool = False) -> Invoice:
+        query = select(t.invoices).where(
+            t.invoices.c.organization_id == organization_id, t.invoices.c.id == invoice_id
+        )
         if for_update:
             query = query.with_for_update()
         row = self.conn.execute(query).first()
@@ -233,76 +287,130 @@ class SqlInvoices:
         return self._load(row)
 
     def find_by_number(self, organization_id: str, number: str) -> Invoice | None:
-        row = self.conn.execute(select(t.invoices).where(
-            t.invoices.c.organization_id == organization_id,
-            t.invoices.c.number == number)).first()
+        row = self.conn.execute(
+            select(t.invoices).where(
+                t.invoices.c.organization_id == organization_id, t.invoices.c.number == number
+            )
+        ).first()
         return None if row is None else self._load(row)
 
     def _load(self, row: Any) -> Invoice:
         currency = row.currency
         lines: dict[int, list[InvoiceLine]] = {}
         for line in self.conn.execute(
-            select(t.invoice_lines).where(t.invoice_lines.c.invoice_id == row.id)
+            select(t.invoice_lines)
+            .where(t.invoice_lines.c.invoice_id == row.id)
             .order_by(t.invoice_lines.c.version, t.invoice_lines.c.position)
         ):
             lines.setdefault(line.version, []).append(line_from(line, currency))
         versions = [
             InvoiceVersion(
-                version=v.version, lines=lines.get(v.version, []), issue_date=v.issue_date,
-                due_date=v.due_date, currency=currency,
-                purchase_order=(PoRef(v.purchase_order_id, v.po_number)
-                                if v.purchase_order_id else None),
-                buyer=_party(v.buyer_json), seller=_party(v.seller_json), notes=v.notes,
+                version=v.version,
+                lines=lines.get(v.version, []),
+                issue_date=v.issue_date,
+                due_date=v.due_date,
+                currency=currency,
+                purchase_order=(
+                    PoRef(v.purchase_order_id, v.po_number) if v.purchase_order_id else None
+                ),
+                buyer=_party(v.buyer_json),
+                seller=_party(v.seller_json),
+                notes=v.notes,
                 quote_reference=v.quote_reference,
                 prepaid=Money.from_minor(v.prepaid_minor, currency) if v.prepaid_minor else None,
-                created_at=v.created_at, frozen=bool(v.frozen), content_hash=v.content_hash,
+                created_at=v.created_at,
+                frozen=bool(v.frozen),
+                content_hash=v.content_hash,
             )
             for v in self.conn.execute(
-                select(t.invoice_versions).where(t.invoice_versions.c.invoice_id == row.id)
-                .order_by(t.invoice_versions.c.version))
+                select(t.invoice_versions)
+                .where(t.invoice_versions.c.invoice_id == row.id)
+                .order_by(t.invoice_versions.c.version)
+            )
         ]
         amendments = [
-            Amendment(version=a.version, field=AmendmentField(a.field),
-                      value=json.loads(a.value_json), by=a.by, recorded_at=a.recorded_at)
+            Amendment(
+                version=a.version,
+                field=AmendmentField(a.field),
+                value=json.loads(a.value_json),
+                by=a.by,
+                recorded_at=a.recorded_at,
+            )
             for a in self.conn.execute(
-                select(t.invoice_amendments).where(t.invoice_amendments.c.invoice_id == row.id)
-                .order_by(t.invoice_amendments.c.id))
+                select(t.invoice_amendments)
+                .where(t.invoice_amendments.c.invoice_id == row.id)
+                .order_by(t.invoice_amendments.c.id)
+            )
         ]
         payments = [
-            Payment(id=p.id, amount=Money.from_minor(p.amount_minor, p.currency),
-                    received_on=p.received_on, reference=p.reference,
-                    recorded_at=p.recorded_at)
+            Payment(
+                id=p.id,
+                amount=Money.from_minor(p.amount_minor, p.currency),
+                received_on=p.received_on,
+                reference=p.reference,
+                recorded_at=p.recorded_at,
+            )
             for p in self.conn.execute(
-                select(t.payments).where(t.payments.c.invoice_id == row.id)
-                .order_by(t.payments.c.recorded_at, t.payments.c.id))
+                select(t.payments)
+                .where(t.payments.c.invoice_id == row.id)
+                .order_by(t.payments.c.recorded_at, t.payments.c.id)
+            )
         ]
         return Invoice(
-            id=row.id, organization_id=row.organization_id, client_id=row.client_id,
-            engagement_id=row.engagement_id, currency=currency, state=InvoiceState(row.state),
-            versions=versions, created_at=row.created_at, number=row.number,
-            sent_at=row.sent_at, billing_key=row.billing_key, amendments=amendments,
-            payments=payments, credited=Money.from_minor(row.credited_minor, currency),
+            id=row.id,
+            organization_id=row.organization_id,
+            client_id=row.client_id,
+            engagement_id=row.engagement_id,
+            currency=currency,
+            state=InvoiceState(row.state),
+            versions=versions,
+            created_at=row.created_at,
+            number=row.number,
+            sent_at=row.sent_at,
+            billing_key=row.billing_key,
+            amendments=amendments,
+            payments=payments,
+            credited=Money.from_minor(row.credited_minor, currency),
             credited_net=Money.from_minor(row.credited_net_minor, currency),
-            approved_by=row.approved_by, change_request=row.change_request,
+            approved_by=row.approved_by,
+            change_request=row.change_request,
             row_version=row.row_version,
         )
 
     def list(self, organization_id: str, query: InvoiceFilter) -> list[InvoiceSummary]:
         i, v, c, e = t.invoices, t.invoice_versions, t.clients, t.engagements
-        paid = (select(t.payments.c.invoice_id,
-                       func.sum(t.payments.c.amount_minor).label("paid_minor"))
-                .where(t.payments.c.organization_id == organization_id)
-                .group_by(t.payments.c.invoice_id).subquery())
+        paid = (
+            select(t.payments.c.invoice_id, func.sum(t.payments.c.amount_minor).label("paid_minor"))
+            .where(t.payments.c.organization_id == organization_id)
+            .group_by(t.payments.c.invoice_id)
+            .subquery()
+        )
         stmt = (
-            select(i.c.id, i.c.number, i.c.current_version, i.c.state, i.c.client_id,
-                   c.c.name.label("client_name"), i.c.engagement_id,
-                   e.c.name.label("engagement_name"), i.c.po_number, i.c.currency,
-                   v.c.gross_minor, v.c.issue_date, v.c.due_date, i.c.sent_at, i.c.created_at,
-                   i.c.credited_minor, func.coalesce(paid.c.paid_minor, 0).label("paid_minor"))
+            select(
+                i.c.id,
+                i.c.number,
+                i.c.current_version,
+                i.c.state,
+                i.c.client_id,
+                c.c.name.label("client_name"),
+                i.c.engagement_id,
+                e.c.name.label("engagement_name"),
+                i.c.po_number,
+                i.c.currency,
+                v.c.gross_minor,
+                v.c.issue_date,
+                v.c.due_date,
+                i.c.sent_at,
+                i.c.created_at,
+                i.c.credited_minor,
+                func.coalesce(paid.c.paid_minor, 0).label("paid_minor"),
+            )
             .select_from(
                 i.join(v, (v.c.invoice_id == i.c.id) & (v.c.version == i.c.current_version))
-                .join(c, c.c.id == i.c.client_id).join(e, e.c.id == i.c.engagement_id)
-                .outerjoin(paid, paid.c.invoice_id == i.c.id))
+                .join(c, c.c.id == i.c.client_id)
+                .join(e, e.c.id == i.c.engagement_id)
+                .outerjoin(paid, paid.c.invoice_id == i.c.id)
+            )
             .where(i.c.organization_id == organization_id)
         )
         if query.states:
@@ -317,17 +425,27 @@ class SqlInvoices:
             stmt = stmt.where(v.c.issue_date <= query.issued_to)
         if query.after is not None:
             created, ident = query.after
-            stmt = stmt.where(or_(i.c.created_at < created,
-                                  and_(i.c.created_at == created, i.c.id < ident)))
+            stmt = stmt.where(
+                or_(i.c.created_at < created, and_(i.c.created_at == created, i.c.id < ident))
+            )
         stmt = stmt.order_by(i.c.created_at.desc(), i.c.id.desc()).limit(query.limit)
         return [
             InvoiceSummary(
-                id=r.id, number=r.number, version=r.current_version, state=InvoiceState(r.state),
-                client_id=r.client_id, client_name=r.client_name,
-                engagement_id=r.engagement_id, engagement_name=r.engagement_name,
-                po_number=r.po_number, currency=r.currency,
-                gross=Money.from_minor(r.gross_minor, r.currency), issue_date=r.issue_date,
-                due_date=r.due_date, sent_at=r.sent_at, created_at=r.created_at,
+                id=r.id,
+                number=r.number,
+                version=r.current_version,
+                state=InvoiceState(r.state),
+                client_id=r.client_id,
+                client_name=r.client_name,
+                engagement_id=r.engagement_id,
+                engagement_name=r.engagement_name,
+                po_number=r.po_number,
+                currency=r.currency,
+                gross=Money.from_minor(r.gross_minor, r.currency),
+                issue_date=r.issue_date,
+                due_date=r.due_date,
+                sent_at=r.sent_at,
+                created_at=r.created_at,
                 paid=Money.from_minor(int(r.paid_minor), r.currency),
                 credited=Money.from_minor(r.credited_minor, r.currency),
             )
@@ -342,43 +460,79 @@ class SqlCreditNotes:
     def add(self, credit_note: CreditNote) -> None:
         cn = credit_note
         totals = cn.totals()
-        self.conn.execute(insert(t.credit_notes).values(
-            id=cn.id, organization_id=cn.organization_id, invoice_id=cn.invoice_id,
-            invoice_number=cn.invoice_number, client_id=cn.client_id,
-            engagement_id=cn.engagement_id, currency=cn.currency, number=cn.number,
-            issue_date=cn.issue_date, reason=cn.reason, seller_json=_party_json(cn.seller),
-            buyer_json=_party_json(cn.buyer), po_number=cn.purchase_order_number,
-            net_minor=totals.net.to_minor(), gross_minor=totals.gross.to_minor(),
-            content_hash=cn.content_hash, created_at=cn.created_at))
+        self.conn.execute(
+            insert(t.credit_notes).values(
+                id=cn.id,
+                organization_id=cn.organization_id,
+                invoice_id=cn.invoice_id,
+                invoice_number=cn.invoice_number,
+                client_id=cn.client_id,
+                engagement_id=cn.engagement_id,
+                currency=cn.currency,
+                number=cn.number,
+                issue_date=cn.issue_date,
+                reason=cn.reason,
+                seller_json=_party_json(cn.seller),
+                buyer_json=_party_json(cn.buyer),
+                po_number=cn.purchase_order_number,
+                net_minor=totals.net.to_minor(),
+                gross_minor=totals.gross.to_minor(),
+                content_hash=cn.content_hash,
+                created_at=cn.created_at,
+            )
+        )
         rows = line_rows(cn.lines, credit_note_id=cn.id, organization_id=cn.organization_id)
         if rows:
             self.conn.execute(insert(t.credit_note_lines), rows)
 
     def _load(self, row: Any) -> CreditNote:
-        lines = [line_from(r, row.currency) for r in self.conn.execute(
-            select(t.credit_note_lines).where(t.credit_note_lines.c.credit_note_id == row.id)
-            .order_by(t.credit_note_lines.c.position))]
+        lines = [
+            line_from(r, row.currency)
+            for r in self.conn.execute(
+                select(t.credit_note_lines)
+                .where(t.credit_note_lines.c.credit_note_id == row.id)
+                .order_by(t.credit_note_lines.c.position)
+            )
+        ]
         seller, buyer = _party(row.seller_json), _party(row.buyer_json)
         assert seller is not None and buyer is not None
         return CreditNote(
-            id=row.id, organization_id=row.organization_id, invoice_id=row.invoice_id,
-            invoice_number=row.invoice_number, client_id=row.client_id,
-            engagement_id=row.engagement_id, currency=row.currency, number=row.number,
-            issue_date=row.issue_date, lines=lines, reason=row.reason, seller=seller,
-            buyer=buyer, created_at=row.created_at, purchase_order_number=row.po_number,
-            content_hash=row.content_hash)
+            id=row.id,
+            organization_id=row.organization_id,
+            invoice_id=row.invoice_id,
+            invoice_number=row.invoice_number,
+            client_id=row.client_id,
+            engagement_id=row.engagement_id,
+            currency=row.currency,
+            number=row.number,
+            issue_date=row.issue_date,
+            lines=lines,
+            reason=row.reason,
+            seller=seller,
+            buyer=buyer,
+            created_at=row.created_at,
+            purchase_order_number=row.po_number,
+            content_hash=row.content_hash,
+        )
 
     def get(self, organization_id: str, credit_note_id: str) -> CreditNote:
-        row = self.conn.execute(select(t.credit_notes).where(
-            t.credit_notes.c.organization_id == organization_id,
-            t.credit_notes.c.id == credit_note_id)).first()
+        row = self.conn.execute(
+            select(t.credit_notes).where(
+                t.credit_notes.c.organization_id == organization_id,
+                t.credit_notes.c.id == credit_note_id,
+            )
+        ).first()
         if row is None:
             raise not_found("credit note", credit_note_id)
         return self._load(row)
 
     def for_invoice(self, organization_id: str, invoice_id: str) -> list[CreditNote]:
-        rows = self.conn.execute(select(t.credit_notes).where(
-            t.credit_notes.c.organization_id == organization_id,
-            t.credit_notes.c.invoice_id == invoice_id).order_by(t.credit_notes.c.created_at))
+        rows = self.conn.execute(
+            select(t.credit_notes)
+            .where(
+                t.credit_notes.c.organization_id == organization_id,
+                t.credit_notes.c.invoice_id == invoice_id,
+            )
+            .order_by(t.credit_notes.c.created_at)
+        )
         return [self._load(r) for r in rows]
-

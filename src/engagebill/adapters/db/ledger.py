@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,9 +27,12 @@ class SqlNumberSeries:
         self.conn = conn
 
     def _format(self, organization_id: str, kind: SeriesKind) -> NumberFormat:
-        row = self.conn.execute(select(t.number_series).where(
-            t.number_series.c.organization_id == organization_id,
-            t.number_series.c.kind == kind.value)).first()
+        row = self.conn.execute(
+            select(t.number_series).where(
+                t.number_series.c.organization_id == organization_id,
+                t.number_series.c.kind == kind.value,
+            )
+        ).first()
         if row is None:
             raise not_found("number series", f"{organization_id}/{kind.value}")
         return NumberFormat(row.pattern, row.prefix)
@@ -36,22 +40,27 @@ class SqlNumberSeries:
     def take(self, organization_id: str, kind: SeriesKind, issue_date: date) -> str:
         fmt = self._format(organization_id, kind)
         period = fmt.period(issue_date)
-        values = {"organization_id": organization_id, "kind": kind.value, "period": period,
-                  "last_seq": 0}
+        values = {
+            "organization_id": organization_id,
+            "kind": kind.value,
+            "period": period,
+            "last_seq": 0,
+        }
         dialect = self.conn.dialect.name
         if dialect == "postgresql":
-            self.conn.execute(postgresql.insert(t.number_counters).values(values)
-                              .on_conflict_do_nothing())
+            self.conn.execute(
+                postgresql.insert(t.number_counters).values(values).on_conflict_do_nothing()
+            )
         elif dialect == "sqlite":
-            self.conn.execute(sqlite.insert(t.number_counters).values(values)
-                              .on_conflict_do_nothing())
+            self.conn.execute(
+                sqlite.insert(t.number_counters).values(values).on_conflict_do_nothing()
+            )
         else:  # pragma: no cover - only the two supported databases
             raise RuntimeError(f"unsupported database {dialect}")
         c = t.number_counters.c
         seq = self.conn.execute(
             update(t.number_counters)
-            .where(c.organization_id == organization_id, c.kind == kind.value,
-                   c.period == period)
+            .where(c.organization_id == organization_id, c.kind == kind.value, c.period == period)
             .values(last_seq=c.last_seq + 1)
             .returning(c.last_seq)
         ).scalar_one()
@@ -65,8 +74,9 @@ class SqlEventLog:
         self.conn = conn
 
     def head(self, organization_id: str) -> tuple[int, str]:
-        row = self.conn.execute(select(t.event_heads).where(
-            t.event_heads.c.organization_id == organization_id)).first()
+        row = self.conn.execute(
+            select(t.event_heads).where(t.event_heads.c.organization_id == organization_id)
+        ).first()
         if row is None:
             raise not_found("organization", organization_id)
         return int(row.last_seq), str(row.last_hash)
@@ -75,48 +85,69 @@ class SqlEventLog:
         if not events:
             return []
         row = self.conn.execute(
-            select(t.event_heads).where(t.event_heads.c.organization_id == organization_id)
-            .with_for_update()).first()
+            select(t.event_heads)
+            .where(t.event_heads.c.organization_id == organization_id)
+            .with_for_update()
+        ).first()
         if row is None:
             raise not_found("organization", organization_id)
-        records = chain(organization_id, events, last_seq=int(row.last_seq),
-                        last_hash=str(row.last_hash))
-        self.conn.execute(insert(t.events), [
-            {"organization_id": r.organization_id, "seq": r.seq, "kind": r.kind,
-             "subject_type": r.subject_type, "subject_id": r.subject_id,
-             "occurred_at": r.occurred_at, "payload": r.payload, "prev_hash": r.prev_hash,
-             "hash": r.hash}
-            for r in records
-        ])
+        records = chain(
+            organization_id, events, last_seq=int(row.last_seq), last_hash=str(row.last_hash)
+        )
+        self.conn.execute(
+            insert(t.events),
+            [
+                {
+                    "organization_id": r.organization_id,
+                    "seq": r.seq,
+                    "kind": r.kind,
+                    "subject_type": r.subject_type,
+                    "subject_id": r.subject_id,
+                    "occurred_at": r.occurred_at,
+                    "payload": r.payload,
+                    "prev_hash": r.prev_hash,
+                    "hash": r.hash,
+                }
+                for r in records
+            ],
+        )
         last = records[-1]
-        self.conn.execute(update(t.event_heads)
-                          .where(t.event_heads.c.organization_id == organization_id)
-                          .values(last_seq=last.seq, last_hash=last.hash))
+        self.conn.execute(
+            update(t.event_heads)
+            .where(t.event_heads.c.organization_id == organization_id)
+            .values(last_seq=last.seq, last_hash=last.hash)
+        )
         return records
 
     @staticmethod
-    def _record(row: object) -> EventRecord:
-        r = row
+    def _record(row: Any) -> EventRecord:
         return EventRecord(
-            organization_id=r.organization_id, seq=int(r.seq), kind=r.kind,  # type: ignore[attr-defined]
-            subject_type=r.subject_type, subject_id=r.subject_id,  # type: ignore[attr-defined]
-            occurred_at=r.occurred_at, payload=r.payload,  # type: ignore[attr-defined]
-            prev_hash=r.prev_hash, hash=r.hash)  # type: ignore[attr-defined]
+            organization_id=row.organization_id, seq=int(row.seq), kind=row.kind,
+            subject_type=row.subject_type, subject_id=row.subject_id,
+            occurred_at=row.occurred_at, payload=row.payload, prev_hash=row.prev_hash,
+            hash=row.hash)
 
     def records(self, organization_id: str) -> Iterator[EventRecord]:
         result = self.conn.execution_options(yield_per=2000).execute(
-            select(t.events).where(t.events.c.organization_id == organization_id)
-            .order_by(t.events.c.seq))
+            select(t.events)
+            .where(t.events.c.organization_id == organization_id)
+            .order_by(t.events.c.seq)
+        )
         for row in result:
             yield self._record(row)
 
     def for_subject(self, organization_id: str, subject_id: str) -> list[EventRecord]:
-        rows = self.conn.execute(select(t.events).where(
-            t.events.c.organization_id == organization_id,
-            t.events.c.subject_id == subject_id).order_by(t.events.c.seq))
+        rows = self.conn.execute(
+            select(t.events)
+            .where(
+                t.events.c.organization_id == organization_id, t.events.c.subject_id == subject_id
+            )
+            .order_by(t.events.c.seq)
+        )
         return [self._record(r) for r in rows]
 
     def organizations(self) -> list[str]:
-        rows = self.conn.execute(select(t.event_heads.c.organization_id)
-                                 .order_by(t.event_heads.c.organization_id))
+        rows = self.conn.execute(
+            select(t.event_heads.c.organization_id).order_by(t.event_heads.c.organization_id)
+        )
         return [str(r[0]) for r in rows]

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 
 from engagebill.adapters.db import tables as t
-from engagebill.domain.engagements import EngagementKind, PaymentTerms, RetainerMode
-from engagebill.domain.engagements import Engagement
+from engagebill.domain.engagements import Engagement, EngagementKind, PaymentTerms, RetainerMode
 from engagebill.domain.errors import NotFound
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.money import Money
@@ -29,43 +28,74 @@ def address_columns(address: Address) -> dict[str, str]:
 
 
 def address_from(row: Any) -> Address:
-    return Address(line1=row.address_line1, line2=row.address_line2, city=row.city,
-                   postal_code=row.postal_code, country_code=row.country_code)
+    return Address(
+        line1=row.address_line1,
+        line2=row.address_line2,
+        city=row.city,
+        postal_code=row.postal_code,
+        country_code=row.country_code,
+    )
 
 
 def not_found(kind: str, ident: str) -> NotFound:
-    return NotFound(f"{kind} {ident} not found", code=f"{kind.replace(' ', '_')}.not_found",
-                    details={"id": ident})
+    return NotFound(
+        f"{kind} {ident} not found",
+        code=f"{kind.replace(' ', '_')}.not_found",
+        details={"id": ident},
+    )
 
 
 class SqlOrganizations:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add(self, organization: Organization,
-            series: Sequence[tuple[SeriesKind, NumberFormat]]) -> None:
-        self.conn.execute(insert(t.organizations).values(
-            id=organization.id, name=organization.name, legal_name=organization.legal_name,
-            tax_id=organization.tax_id, email=organization.email, iban=organization.iban,
-            created_at=organization.created_at, **address_columns(organization.address),
-        ))
+    def add(
+        self, organization: Organization, series: Sequence[tuple[SeriesKind, NumberFormat]]
+    ) -> None:
+        self.conn.execute(
+            insert(t.organizations).values(
+                id=organization.id,
+                name=organization.name,
+                legal_name=organization.legal_name,
+                tax_id=organization.tax_id,
+                email=organization.email,
+                iban=organization.iban,
+                created_at=organization.created_at,
+                **address_columns(organization.address),
+            )
+        )
         for kind, fmt in series:
-            self.conn.execute(insert(t.number_series).values(
-                organization_id=organization.id, kind=kind.value, pattern=fmt.pattern,
-                prefix=fmt.prefix,
-            ))
-        self.conn.execute(insert(t.event_heads).values(
-            organization_id=organization.id, last_seq=0, last_hash="0" * 64))
+            self.conn.execute(
+                insert(t.number_series).values(
+                    organization_id=organization.id,
+                    kind=kind.value,
+                    pattern=fmt.pattern,
+                    prefix=fmt.prefix,
+                )
+            )
+        self.conn.execute(
+            insert(t.event_heads).values(
+                organization_id=organization.id, last_seq=0, last_hash="0" * 64
+            )
+        )
 
     @staticmethod
     def _from(row: Any) -> Organization:
-        return Organization(id=row.id, name=row.name, legal_name=row.legal_name,
-                            address=address_from(row), tax_id=row.tax_id, email=row.email,
-                            iban=row.iban, created_at=row.created_at)
+        return Organization(
+            id=row.id,
+            name=row.name,
+            legal_name=row.legal_name,
+            address=address_from(row),
+            tax_id=row.tax_id,
+            email=row.email,
+            iban=row.iban,
+            created_at=row.created_at,
+        )
 
     def get(self, organization_id: str) -> Organization:
         row = self.conn.execute(
-            select(t.organizations).where(t.organizations.c.id == organization_id)).first()
+            select(t.organizations).where(t.organizations.c.id == organization_id)
+        ).first()
         if row is None:
             raise not_found("organization", organization_id)
         return self._from(row)
@@ -75,9 +105,12 @@ class SqlOrganizations:
         return [self._from(r) for r in rows]
 
     def number_format(self, organization_id: str, kind: SeriesKind) -> NumberFormat:
-        row = self.conn.execute(select(t.number_series).where(
-            t.number_series.c.organization_id == organization_id,
-            t.number_series.c.kind == kind.value)).first()
+        row = self.conn.execute(
+            select(t.number_series).where(
+                t.number_series.c.organization_id == organization_id,
+                t.number_series.c.kind == kind.value,
+            )
+        ).first()
         if row is None:
             raise not_found("number series", f"{organization_id}/{kind.value}")
         return NumberFormat(row.pattern, row.prefix)
@@ -88,69 +121,116 @@ class SqlClients:
         self.conn = conn
 
     def add(self, client: Client) -> None:
-        self.conn.execute(insert(t.clients).values(
-            id=client.id, organization_id=client.organization_id, name=client.name,
-            created_at=client.created_at))
+        self.conn.execute(
+            insert(t.clients).values(
+                id=client.id,
+                organization_id=client.organization_id,
+                name=client.name,
+                created_at=client.created_at,
+            )
+        )
         for entity in client.billing_entities:
             self.add_billing_entity(entity)
         for contact in client.contacts:
             self.add_contact(contact)
 
     def add_billing_entity(self, entity: BillingEntity) -> None:
-        self.conn.execute(insert(t.billing_entities).values(
-            id=entity.id, organization_id=entity.organization_id, client_id=entity.client_id,
-            legal_name=entity.legal_name, tax_id=entity.tax_id, cost_centre=entity.cost_centre,
-            created_at=entity.created_at, **address_columns(entity.address)))
+        self.conn.execute(
+            insert(t.billing_entities).values(
+                id=entity.id,
+                organization_id=entity.organization_id,
+                client_id=entity.client_id,
+                legal_name=entity.legal_name,
+                tax_id=entity.tax_id,
+                cost_centre=entity.cost_centre,
+                created_at=entity.created_at,
+                **address_columns(entity.address),
+            )
+        )
 
     def add_contact(self, contact: ApContact) -> None:
-        self.conn.execute(insert(t.ap_contacts).values(
-            id=contact.id, organization_id=contact.organization_id, client_id=contact.client_id,
-            name=contact.name, email=contact.email))
+        self.conn.execute(
+            insert(t.ap_contacts).values(
+                id=contact.id,
+                organization_id=contact.organization_id,
+                client_id=contact.client_id,
+                name=contact.name,
+                email=contact.email,
+            )
+        )
 
     @staticmethod
     def _entity(row: Any) -> BillingEntity:
-        return BillingEntity(id=row.id, organization_id=row.organization_id,
-                             client_id=row.client_id, legal_name=row.legal_name,
-                             address=address_from(row), tax_id=row.tax_id,
-                             cost_centre=row.cost_centre, created_at=row.created_at)
+        return BillingEntity(
+            id=row.id,
+            organization_id=row.organization_id,
+            client_id=row.client_id,
+            legal_name=row.legal_name,
+            address=address_from(row),
+            tax_id=row.tax_id,
+            cost_centre=row.cost_centre,
+            created_at=row.created_at,
+        )
 
     def get_billing_entity(self, organization_id: str, entity_id: str) -> BillingEntity:
-        row = self.conn.execute(select(t.billing_entities).where(
-            t.billing_entities.c.organization_id == organization_id,
-            t.billing_entities.c.id == entity_id)).first()
+        row = self.conn.execute(
+            select(t.billing_entities).where(
+                t.billing_entities.c.organization_id == organization_id,
+                t.billing_entities.c.id == entity_id,
+            )
+        ).first()
         if row is None:
             raise not_found("billing entity", entity_id)
         return self._entity(row)
 
     def _load(self, rows: Sequence[Any]) -> list[Client]:
-        clients = {r.id: Client(id=r.id, organization_id=r.organization_id, name=r.name,
-                                created_at=r.created_at) for r in rows}
+        clients = {
+            r.id: Client(
+                id=r.id, organization_id=r.organization_id, name=r.name, created_at=r.created_at
+            )
+            for r in rows
+        }
         if not clients:
             return []
         ids = list(clients)
-        for row in self.conn.execute(select(t.billing_entities)
-                                     .where(t.billing_entities.c.client_id.in_(ids))
-                                     .order_by(t.billing_entities.c.created_at)):
+        for row in self.conn.execute(
+            select(t.billing_entities)
+            .where(t.billing_entities.c.client_id.in_(ids))
+            .order_by(t.billing_entities.c.created_at)
+        ):
             clients[row.client_id].billing_entities.append(self._entity(row))
-        for row in self.conn.execute(select(t.ap_contacts)
-                                     .where(t.ap_contacts.c.client_id.in_(ids))
-                                     .order_by(t.ap_contacts.c.name)):
-            clients[row.client_id].contacts.append(ApContact(
-                id=row.id, organization_id=row.organization_id, client_id=row.client_id,
-                name=row.name, email=row.email))
+        for row in self.conn.execute(
+            select(t.ap_contacts)
+            .where(t.ap_contacts.c.client_id.in_(ids))
+            .order_by(t.ap_contacts.c.name)
+        ):
+            clients[row.client_id].contacts.append(
+                ApContact(
+                    id=row.id,
+                    organization_id=row.organization_id,
+                    client_id=row.client_id,
+                    name=row.name,
+                    email=row.email,
+                )
+            )
         return list(clients.values())
 
     def get(self, organization_id: str, client_id: str) -> Client:
-        rows = self.conn.execute(select(t.clients).where(
-            t.clients.c.organization_id == organization_id, t.clients.c.id == client_id)).all()
+        rows = self.conn.execute(
+            select(t.clients).where(
+                t.clients.c.organization_id == organization_id, t.clients.c.id == client_id
+            )
+        ).all()
         if not rows:
             raise not_found("client", client_id)
         return self._load(rows)[0]
 
     def list(self, organization_id: str) -> list[Client]:
-        rows = self.conn.execute(select(t.clients)
-                                 .where(t.clients.c.organization_id == organization_id)
-                                 .order_by(t.clients.c.name, t.clients.c.id)).all()
+        rows = self.conn.execute(
+            select(t.clients)
+            .where(t.clients.c.organization_id == organization_id)
+            .order_by(t.clients.c.name, t.clients.c.id)
+        ).all()
         return self._load(rows)
 
 
@@ -159,40 +239,64 @@ class SqlEngagements:
         self.conn = conn
 
     def add(self, engagement: Engagement) -> None:
-        self.conn.execute(insert(t.engagements).values(
-            id=engagement.id, organization_id=engagement.organization_id,
-            client_id=engagement.client_id, name=engagement.name, kind=engagement.kind.value,
-            currency=engagement.currency, net_days=engagement.terms.net_days,
-            billing_entity_id=engagement.billing_entity_id,
-            default_purchase_order_id=engagement.default_purchase_order_id,
-            retainer_mode=engagement.retainer_mode.value if engagement.retainer_mode else None,
-            auto_send=engagement.auto_send, created_at=engagement.created_at))
+        self.conn.execute(
+            insert(t.engagements).values(
+                id=engagement.id,
+                organization_id=engagement.organization_id,
+                client_id=engagement.client_id,
+                name=engagement.name,
+                kind=engagement.kind.value,
+                currency=engagement.currency,
+                net_days=engagement.terms.net_days,
+                billing_entity_id=engagement.billing_entity_id,
+                default_purchase_order_id=engagement.default_purchase_order_id,
+                retainer_mode=engagement.retainer_mode.value if engagement.retainer_mode else None,
+                auto_send=engagement.auto_send,
+                created_at=engagement.created_at,
+            )
+        )
 
     @staticmethod
     def _from(row: Any) -> Engagement:
         return Engagement(
-            id=row.id, organization_id=row.organization_id, client_id=row.client_id,
-            name=row.name, kind=EngagementKind(row.kind), currency=row.currency,
-            terms=PaymentTerms(row.net_days), billing_entity_id=row.billing_entity_id,
-            created_at=row.created_at, default_purchase_order_id=row.default_purchase_order_id,
+            id=row.id,
+            organization_id=row.organization_id,
+            client_id=row.client_id,
+            name=row.name,
+            kind=EngagementKind(row.kind),
+            currency=row.currency,
+            terms=PaymentTerms(row.net_days),
+            billing_entity_id=row.billing_entity_id,
+            created_at=row.created_at,
+            default_purchase_order_id=row.default_purchase_order_id,
             retainer_mode=RetainerMode(row.retainer_mode) if row.retainer_mode else None,
-            auto_send=bool(row.auto_send))
+            auto_send=bool(row.auto_send),
+        )
 
     def get(self, organization_id: str, engagement_id: str) -> Engagement:
-        row = self.conn.execute(select(t.engagements).where(
-            t.engagements.c.organization_id == organization_id,
-            t.engagements.c.id == engagement_id)).first()
+        row = self.conn.execute(
+            select(t.engagements).where(
+                t.engagements.c.organization_id == organization_id,
+                t.engagements.c.id == engagement_id,
+            )
+        ).first()
         if row is None:
             raise not_found("engagement", engagement_id)
         return self._from(row)
 
     def update_defaults(self, engagement: Engagement) -> None:
-        self.conn.execute(update(t.engagements).where(
-            t.engagements.c.id == engagement.id,
-            t.engagements.c.organization_id == engagement.organization_id).values(
-            billing_entity_id=engagement.billing_entity_id,
-            default_purchase_order_id=engagement.default_purchase_order_id,
-            auto_send=engagement.auto_send))
+        self.conn.execute(
+            update(t.engagements)
+            .where(
+                t.engagements.c.id == engagement.id,
+                t.engagements.c.organization_id == engagement.organization_id,
+            )
+            .values(
+                billing_entity_id=engagement.billing_entity_id,
+                default_purchase_order_id=engagement.default_purchase_order_id,
+                auto_send=engagement.auto_send,
+            )
+        )
 
     def list(self, organization_id: str, client_id: str | None = None) -> list[Engagement]:
         query = select(t.engagements).where(t.engagements.c.organization_id == organization_id)
@@ -208,60 +312,89 @@ class SqlPurchaseOrders:
 
     def add(self, purchase_order: PurchaseOrder) -> None:
         po = purchase_order
-        self.conn.execute(insert(t.purchase_orders).values(
-            id=po.id, organization_id=po.organization_id, engagement_id=po.engagement_id,
-            number=po.number, currency=po.currency, valid_from=po.valid_from,
-            valid_to=po.valid_to,
-            ceiling_minor=po.ceiling.to_minor() if po.ceiling is not None else None,
-            created_at=po.created_at))
+        self.conn.execute(
+            insert(t.purchase_orders).values(
+                id=po.id,
+                organization_id=po.organization_id,
+                engagement_id=po.engagement_id,
+                number=po.number,
+                currency=po.currency,
+                valid_from=po.valid_from,
+                valid_to=po.valid_to,
+                ceiling_minor=po.ceiling.to_minor() if po.ceiling is not None else None,
+                created_at=po.created_at,
+            )
+        )
 
     @staticmethod
     def _from(row: Any) -> PurchaseOrder:
         return PurchaseOrder(
-            id=row.id, organization_id=row.organization_id, engagement_id=row.engagement_id,
-            number=row.number, currency=row.currency, created_at=row.created_at,
-            valid_from=row.valid_from, valid_to=row.valid_to,
-            ceiling=(Money.from_minor(row.ceiling_minor, row.currency)
-                     if row.ceiling_minor is not None else None))
+            id=row.id,
+            organization_id=row.organization_id,
+            engagement_id=row.engagement_id,
+            number=row.number,
+            currency=row.currency,
+            created_at=row.created_at,
+            valid_from=row.valid_from,
+            valid_to=row.valid_to,
+            ceiling=(
+                Money.from_minor(row.ceiling_minor, row.currency)
+                if row.ceiling_minor is not None
+                else None
+            ),
+        )
 
     def get(self, organization_id: str, purchase_order_id: str) -> PurchaseOrder:
-        row = self.conn.execute(select(t.purchase_orders).where(
-            t.purchase_orders.c.organization_id == organization_id,
-            t.purchase_orders.c.id == purchase_order_id)).first()
+        row = self.conn.execute(
+            select(t.purchase_orders).where(
+                t.purchase_orders.c.organization_id == organization_id,
+                t.purchase_orders.c.id == purchase_order_id,
+            )
+        ).first()
         if row is None:
             raise not_found("purchase order", purchase_order_id)
         return self._from(row)
 
-    def find(self, organization_id: str, engagement_id: str, number: str
-             ) -> PurchaseOrder | None:
-        row = self.conn.execute(select(t.purchase_orders).where(
-            t.purchase_orders.c.organization_id == organization_id,
-            t.purchase_orders.c.engagement_id == engagement_id,
-            t.purchase_orders.c.number == number)).first()
+    def find(self, organization_id: str, engagement_id: str, number: str) -> PurchaseOrder | None:
+        row = self.conn.execute(
+            select(t.purchase_orders).where(
+                t.purchase_orders.c.organization_id == organization_id,
+                t.purchase_orders.c.engagement_id == engagement_id,
+                t.purchase_orders.c.number == number,
+            )
+        ).first()
         return None if row is None else self._from(row)
 
-    def list(self, organization_id: str, engagement_id: str | None = None
-             ) -> list[PurchaseOrder]:
+    def list(self, organization_id: str, engagement_id: str | None = None) -> list[PurchaseOrder]:
         query = select(t.purchase_orders).where(
-            t.purchase_orders.c.organization_id == organization_id)
+            t.purchase_orders.c.organization_id == organization_id
+        )
         if engagement_id is not None:
             query = query.where(t.purchase_orders.c.engagement_id == engagement_id)
         rows = self.conn.execute(query.order_by(t.purchase_orders.c.created_at))
         return [self._from(r) for r in rows]
 
-    def consumed(self, organization_id: str, purchase_order_id: str, *,
-                 excluding_invoice_id: str | None = None) -> Money:
+    def consumed(
+        self,
+        organization_id: str,
+        purchase_order_id: str,
+        *,
+        excluding_invoice_id: str | None = None,
+    ) -> Money:
         """Net amount of issued, unvoided invoices whose current version carries the PO,
         less the net of credit notes against them."""
         po = self.get(organization_id, purchase_order_id)
         v, i = t.invoice_versions, t.invoices
-        issued = (i.c.organization_id == organization_id) & (
-            i.c.purchase_order_id == purchase_order_id) & i.c.state.not_in(
-            [InvoiceState.DRAFT.value, InvoiceState.VOID.value])
+        issued = (
+            (i.c.organization_id == organization_id)
+            & (i.c.purchase_order_id == purchase_order_id)
+            & i.c.state.not_in([InvoiceState.DRAFT.value, InvoiceState.VOID.value])
+        )
         query = (
             select(func.coalesce(func.sum(v.c.net_minor), 0))
-            .select_from(v.join(i, (i.c.id == v.c.invoice_id)
-                                & (i.c.current_version == v.c.version)))
+            .select_from(
+                v.join(i, (i.c.id == v.c.invoice_id) & (i.c.current_version == v.c.version))
+            )
             .where(issued)
         )
         credits = (

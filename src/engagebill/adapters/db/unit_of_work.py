@@ -39,8 +39,12 @@ class SqlUnitOfWork:
         self.events = SqlEventLog(self.conn)
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             if self._tx.is_active:
                 self._tx.rollback()

@@ -1,0 +1,55 @@
+# engagebill: `make run` starts it on SQLite with demo data, `make test` runs the suite.
+# Everything is installed from the lock file (uv.lock) into .venv; uv itself is bootstrapped
+# into .tools with the machine's python3, so a fresh machine needs nothing else.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced
+RUN := $(UV) run --frozen --no-sync
+DATA ?= var
+DB ?= sqlite:///$(abspath $(DATA))/engagebill.db
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test check format lint types imports bench soak clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+## run: start engagebill on SQLite with the demo organization
+run: $(STAMP)
+	@mkdir -p $(DATA)
+	ENGAGEBILL_DATABASE_URL=$(DB) $(RUN) engagebill db upgrade
+	ENGAGEBILL_DATABASE_URL=$(DB) $(RUN) engagebill demo --if-empty
+	ENGAGEBILL_DATABASE_URL=$(DB) $(RUN) engagebill serve --host $(HOST) --port $(PORT)
+
+## test: the whole suite (PostgreSQL tests skip with a reason when no server is running)
+test: $(STAMP)
+	$(RUN) pytest $(PYTEST_ARGS)
+
+## check: format, lint, types, import contracts, then the tests
+check: $(STAMP)
+	$(RUN) ruff format --check src tests bench
+	$(RUN) ruff check src tests bench
+	$(RUN) mypy
+	$(RUN) lint-imports
+	$(RUN) pytest $(PYTEST_ARGS)
+
+format: $(STAMP)
+	$(RUN) ruff format src tests bench
+	$(RUN) ruff check --fix src tests bench
+
+bench: $(STAMP)
+	$(RUN) python -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Entrypoints: thin layers that parse input, call a use case and present the result."""

@@ -1,0 +1,1 @@
+"""The ``engagebill`` command line (Typer + Rich)."""

@@ -1,0 +1,95 @@
+"""The ``engagebill`` command: global options and the command groups."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from engagebill.adapters.db.migrate import head_revision, upgrade
+from engagebill.entrypoints.cli.common import console, err_console, handle_errors, state
+from engagebill.entrypoints.cli.invoice_commands import invoice_app
+from engagebill.entrypoints.cli.setup_commands import (
+    client_app,
+    engagement_app,
+    org_app,
+    po_app,
+)
+from engagebill.services.audit import verify_chains
+
+app = typer.Typer(
+    name="engagebill",
+    help="Billing engine for agencies: retainers, milestones and change orders, "
+    "one engagement per invoice.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+app.add_typer(client_app, name="client")
+app.add_typer(engagement_app, name="engagement")
+app.add_typer(po_app, name="po")
+app.add_typer(invoice_app, name="invoice")
+
+
+@app.callback()
+def root(
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="ENGAGEBILL_DATABASE_URL",
+            help="Database URL or SQLite path (default: engagebill.db in the user data folder)",
+        ),
+    ] = None,
+) -> None:
+    state.database_url = db
+    state._app = None
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    application = state.app(check_schema=False)
+    upgrade(application.engine)
+    console.print(
+        f"database at revision {head_revision()}: "
+        f"{application.engine.url.render_as_string(hide_password=True)}",
+        markup=False,
+    )
+
+
+@app.command("verify")
+@handle_errors
+def verify(org: Annotated[str | None, typer.Option(help="Only this organization")] = None) -> None:
+    """Recompute every event chain and name the first broken event."""
+    reports = verify_chains(state.app().ctx, organization_id=org)
+    table = Table("organization", "events", "result")
+    broken = False
+    for report in reports:
+        if report.broken is None:
+            table.add_row(report.organization_id, str(report.events), "ok")
+        else:
+            broken = True
+            table.add_row(
+                report.organization_id,
+                str(report.events),
+                f"BROKEN at event {report.broken.seq}: {report.broken.reason}",
+            )
+    console.print(table)
+    if broken:
+        first = next(r for r in reports if r.broken is not None)
+        assert first.broken is not None
+        err_console.print(
+            f"error: event chain of {first.organization_id} is broken at event "
+            f"{first.broken.seq}: {first.broken.reason} [events.chain_broken]",
+            markup=False,
+        )
+        raise typer.Exit(9)
+
+
+def main() -> None:
+    app()
