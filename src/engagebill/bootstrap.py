@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, make_url
 
+from engagebill.adapters.calendars import HolidayCalendars
 from engagebill.adapters.db.engine import make_engine, normalise_url
 from engagebill.adapters.db.unit_of_work import SqlUnitOfWork
 from engagebill.config import Settings
@@ -51,5 +52,10 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
     def uow() -> UnitOfWork:
         return SqlUnitOfWork(engine)
 
-    ctx = Context(uow=uow, clock=clock or SystemClock(), ids=new_id)  # type: ignore[arg-type]
+    ctx = Context(
+        uow=uow,
+        clock=clock or SystemClock(),  # type: ignore[arg-type]
+        ids=new_id,
+        calendars=HolidayCalendars(),
+    )
     return App(settings=settings, engine=engine, ctx=ctx)

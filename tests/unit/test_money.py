@@ -78,7 +78,7 @@ def test_allocated_parts_are_within_one_minor_unit_of_the_exact_share(
     parts = money.allocate(ratios)
 
     for part, ratio in zip(parts, ratios, strict=True):
-        exact_share = Fraction(total_minor) * ratio / sum(ratios)
+        exact_share = Fraction(total_minor) * Fraction(ratio) / Fraction(sum(ratios))
         assert abs(Fraction(part.to_minor()) - exact_share) < 1
 
 

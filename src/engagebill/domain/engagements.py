@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 
 from engagebill.domain.errors import ValidationError
+from engagebill.domain.taxes import VatCategory
 
 
 class EngagementKind(StrEnum):
@@ -61,3 +63,5 @@ class Engagement:
     default_purchase_order_id: str | None = None
     retainer_mode: RetainerMode | None = None
     auto_send: bool = False
+    vat_category: VatCategory = VatCategory.STANDARD
+    vat_rate: Decimal = Decimal("21")

@@ -125,6 +125,19 @@ class ChainBreak:
     reason: str
 
 
+def _holds(record: EventRecord) -> bool:
+    return record.hash == record_hash(
+        organization_id=record.organization_id,
+        seq=record.seq,
+        kind=record.kind,
+        subject_type=record.subject_type,
+        subject_id=record.subject_id,
+        occurred_at=record.occurred_at,
+        payload=record.payload,
+        prev_hash=record.prev_hash,
+    )
+
+
 def verify_chain(
     organization_id: str,
     records: Iterable[EventRecord],
@@ -137,13 +150,20 @@ def verify_chain(
     for record in records:
         expected_seq += 1
         if record.seq != expected_seq:
-            missing = record.seq > expected_seq
+            # A record whose own hash holds was really written with that number: the gap is
+            # before it (deleted events). One whose hash fails was relabelled: it is the break.
+            if not _holds(record):
+                return ChainBreak(
+                    organization_id,
+                    expected_seq,
+                    f"event {expected_seq} ({record.kind}) was altered",
+                )
+            if record.seq > expected_seq:
+                return ChainBreak(organization_id, expected_seq, f"event {expected_seq} is missing")
             return ChainBreak(
                 organization_id,
-                expected_seq if missing else record.seq,
-                f"event {expected_seq} is missing"
-                if missing
-                else f"event {record.seq} is out of sequence (expected {expected_seq})",
+                record.seq,
+                f"event {record.seq} is out of sequence (expected {expected_seq})",
             )
         if record.prev_hash != prev:
             return ChainBreak(

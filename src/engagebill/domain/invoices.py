@@ -177,6 +177,7 @@ class InvoiceVersion:
     notes: str = ""
     quote_reference: str = ""
     prepaid: Money | None = None
+    advance_used: Money | None = None  # net drawn from the advance balance (see advances.py)
     created_at: datetime | None = None
     frozen: bool = False
     content_hash: str = ""
@@ -201,6 +202,7 @@ class InvoiceVersion:
             "notes": self.notes,
             "quote_reference": self.quote_reference,
             "prepaid": str(self.prepaid.amount) if self.prepaid else "0",
+            "advance_used": str(self.advance_used.amount) if self.advance_used else "0",
             "lines": [line_to_dict(line) for line in self.lines],
         }
 
@@ -223,6 +225,13 @@ def line_to_dict(line: InvoiceLine) -> dict[str, Any]:
         "requester": line.requester,
         "approval_ref": line.approval_ref,
     }
+
+
+class InvoiceKind(StrEnum):
+    """``standard`` bills work or a fee; ``advance`` tops up the engagement's prepaid balance."""
+
+    STANDARD = "standard"
+    ADVANCE = "advance"
 
 
 class AmendmentField(StrEnum):
@@ -266,6 +275,7 @@ class Invoice:
     number: str | None = None
     sent_at: datetime | None = None
     billing_key: str | None = None
+    kind: InvoiceKind = InvoiceKind.STANDARD
     amendments: list[Amendment] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
     credited: Money | None = None  # gross credited by credit notes
@@ -396,6 +406,19 @@ class Invoice:
             **extra,
         )
 
+    def _check_sendable(self, version: InvoiceVersion) -> None:
+        """What every version must satisfy before it reaches a recipient."""
+        check_lines(version.lines, self.currency)
+        if not version.lines:
+            raise RuleViolation(
+                "an invoice needs at least one line to be sent", code="invoice.no_lines"
+            )
+        if version.totals().gross.is_negative():
+            raise RuleViolation(
+                "an invoice cannot total less than zero; issue a credit note instead",
+                code="invoice.negative_total",
+            )
+
     def _freeze(self, *, seller: PartySnapshot, buyer: PartySnapshot, at: datetime) -> None:
         current = self.current
         current.seller = seller
@@ -419,13 +442,14 @@ class Invoice:
 
     def revise(self, revision: InvoiceVersion, *, at: datetime) -> None:
         """Answer a change request with version n+1, same number, frozen at once."""
-        self._move(InvoiceAction.REVISE)
-        check_lines(revision.lines, self.currency)
+        next_state(self.state, InvoiceAction.REVISE)  # refuse before touching anything
+        self._check_sendable(revision)
         previous = self.current
         revision.version = previous.version + 1
         assert previous.seller is not None
         buyer = self.effective_buyer() or previous.buyer
         assert buyer is not None
+        self._move(InvoiceAction.REVISE)
         self.versions.append(revision)
         self.change_request = ""
         self._freeze(seller=previous.seller, buyer=buyer, at=at)

@@ -22,6 +22,7 @@ _ALLOWED = {"prefix", "yyyy", "yy", "mm", "seq"}
 class SeriesKind(StrEnum):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit_note"
+    QUOTE = "quote"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,19 @@ def check_format(pattern: str) -> None:
             f"number format {pattern!r} is malformed: {exc}", code="numbering.invalid_format"
         ) from None
     names = [name for _, name, _, _ in parsed if name is not None]
+    for _, name, spec, conversion in parsed:
+        # Only whole-number renderings of the sequence: {seq}, {seq:04}, {seq:4d}. Anything
+        # else ("g", "e", "c") can print two sequence numbers the same way.
+        if name == "seq" and (conversion or not re.fullmatch(r"0?\d{0,2}d?", spec or "")):
+            raise ValidationError(
+                f"number format {pattern!r}: {{seq}} may only be padded, as in {{seq:04}}",
+                code="numbering.invalid_format",
+            )
+        if name in {"prefix", "yyyy", "yy", "mm"} and (spec or conversion):
+            raise ValidationError(
+                f"number format {pattern!r}: {{{name}}} takes no format specification",
+                code="numbering.invalid_format",
+            )
     unknown = set(names) - _ALLOWED
     if unknown or "seq" not in names:
         raise ValidationError(

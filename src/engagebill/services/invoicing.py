@@ -15,6 +15,7 @@ from engagebill.domain.engagements import Engagement
 from engagebill.domain.errors import RuleViolation
 from engagebill.domain.invoices import (
     Invoice,
+    InvoiceKind,
     InvoiceLine,
     InvoiceVersion,
     PartySnapshot,
@@ -22,6 +23,7 @@ from engagebill.domain.invoices import (
     check_lines,
 )
 from engagebill.domain.lifecycle import InvoiceAction, InvoiceState, next_state
+from engagebill.domain.money import Money
 from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.parties import BillingEntity, Organization
 from engagebill.domain.purchase_orders import Warning
@@ -108,6 +110,9 @@ def create_draft(
     notes: str = "",
     quote_reference: str = "",
     billing_key: str | None = None,
+    kind: InvoiceKind = InvoiceKind.STANDARD,
+    prepaid: Money | None = None,
+    advance_used: Money | None = None,
     uow: UnitOfWork | None = None,
 ) -> DraftResult:
     """Create a draft (version 1, no number) on one engagement, with that engagement's PO.
@@ -127,6 +132,9 @@ def create_draft(
                 notes=notes,
                 quote_reference=quote_reference,
                 billing_key=billing_key,
+                kind=kind,
+                prepaid=prepaid,
+                advance_used=advance_used,
                 uow=own,
             )
             own.commit()
@@ -151,6 +159,8 @@ def create_draft(
         purchase_order=_po_ref(uow, engagement, po_id),
         notes=notes.strip(),
         quote_reference=quote_reference.strip(),
+        prepaid=prepaid,
+        advance_used=advance_used,
         created_at=now,
     )
     invoice = Invoice(
@@ -163,6 +173,7 @@ def create_draft(
         versions=[version],
         created_at=now,
         billing_key=billing_key,
+        kind=kind,
     )
     invoice._event(
         "invoice.created",
@@ -206,6 +217,7 @@ def edit_draft(
             notes=current.notes if notes is None else notes.strip(),
             quote_reference=current.quote_reference,
             prepaid=current.prepaid,
+            advance_used=current.advance_used,
             created_at=current.created_at,
         )
         invoice.edit_draft(draft, ctx.clock.now())
@@ -284,6 +296,7 @@ def revise_invoice(
             notes=current.notes if notes is None else notes.strip(),
             quote_reference=current.quote_reference,
             prepaid=current.prepaid,
+            advance_used=current.advance_used,
             created_at=ctx.clock.now(),
         )
         invoice.revise(revision, at=ctx.clock.now())

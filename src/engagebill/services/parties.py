@@ -14,7 +14,7 @@ from engagebill.domain.engagements import (
 )
 from engagebill.domain.errors import RuleViolation, ValidationError
 from engagebill.domain.events import DomainEvent
-from engagebill.domain.money import Money, currency_exponent
+from engagebill.domain.money import Money, currency_exponent, parse_decimal
 from engagebill.domain.numbering import NumberFormat, SeriesKind
 from engagebill.domain.parties import (
     Address,
@@ -25,6 +25,7 @@ from engagebill.domain.parties import (
     require_text,
 )
 from engagebill.domain.purchase_orders import PurchaseOrder
+from engagebill.domain.taxes import check_rate, parse_category
 from engagebill.services.ports import Context, UnitOfWork
 from engagebill.services.validation import check_email, normalize_tax_id
 
@@ -72,6 +73,7 @@ def create_organization(
     invoice_format: str = DEFAULT_INVOICE_FORMAT,
     credit_note_prefix: str = "CN",
     credit_note_format: str = DEFAULT_INVOICE_FORMAT,
+    quote_prefix: str = "Q",
 ) -> Organization:
     now = ctx.clock.now()
     address = _address(seller)
@@ -88,6 +90,7 @@ def create_organization(
     series = [
         (SeriesKind.INVOICE, NumberFormat(invoice_format, invoice_prefix)),
         (SeriesKind.CREDIT_NOTE, NumberFormat(credit_note_format, credit_note_prefix)),
+        (SeriesKind.QUOTE, NumberFormat(DEFAULT_INVOICE_FORMAT, quote_prefix)),
     ]
     if series[0][1].prefix == series[1][1].prefix and series[0][1].pattern == series[1][1].pattern:
         raise ValidationError(
@@ -250,8 +253,12 @@ def create_engagement(
     billing_entity_id: str | None = None,
     retainer_mode: str | None = None,
     auto_send: bool = False,
+    vat_category: str = "S",
+    vat_rate: str = "21",
 ) -> Engagement:
     engagement_kind = parse_kind(kind)
+    category = parse_category(vat_category)
+    rate = check_rate(category, parse_decimal(vat_rate, field="VAT rate", code="vat.invalid_rate"))
     code = currency.strip().upper()
     currency_exponent(code)
     mode: RetainerMode | None = None
@@ -284,6 +291,8 @@ def create_engagement(
             created_at=now,
             retainer_mode=mode,
             auto_send=auto_send,
+            vat_category=category,
+            vat_rate=rate,
         )
         uow.engagements.add(engagement)
         uow.events.append(

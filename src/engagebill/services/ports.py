@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol
 
+from engagebill.domain.advances import Advance, AdvanceBalance
 from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.events import DomainEvent, EventRecord
@@ -22,6 +23,9 @@ from engagebill.domain.money import Money
 from engagebill.domain.numbering import NumberFormat, SeriesKind
 from engagebill.domain.parties import ApContact, BillingEntity, Client, Organization
 from engagebill.domain.purchase_orders import PurchaseOrder
+from engagebill.domain.quotes import Milestone, MilestoneState, Quote
+from engagebill.domain.schedules import FirstBusinessDay, RetainerSchedule
+from engagebill.domain.work import WorkItem, WorkState
 
 
 class Clock(Protocol):
@@ -139,6 +143,8 @@ class InvoiceRepository(Protocol):
 
     def list(self, organization_id: str, query: InvoiceFilter) -> list[InvoiceSummary]: ...
 
+    def existing_billing_keys(self, organization_id: str, keys: Sequence[str]) -> set[str]: ...
+
 
 class CreditNoteRepository(Protocol):
     def add(self, credit_note: CreditNote) -> None: ...
@@ -153,6 +159,12 @@ class NumberSeries(Protocol):
         """The next number of the series, taken inside the current transaction."""
         ...
 
+    def preview(
+        self, organization_id: str, kind: SeriesKind, issue_dates: Sequence[date]
+    ) -> list[str]:
+        """The numbers documents with these issue dates would get if sent in this order."""
+        ...
+
 
 class EventLog(Protocol):
     def append(self, organization_id: str, events: Sequence[DomainEvent]) -> list[EventRecord]: ...
@@ -164,6 +176,103 @@ class EventLog(Protocol):
     def for_subject(self, organization_id: str, subject_id: str) -> list[EventRecord]: ...
 
     def organizations(self) -> list[str]: ...
+
+
+class RetainerRepository(Protocol):
+    """Retainer schedules, one-off advances, and the advance balance of an engagement."""
+
+    def add_schedule(self, schedule: RetainerSchedule) -> None: ...
+
+    def get_schedule(self, organization_id: str, schedule_id: str) -> RetainerSchedule: ...
+
+    def schedules(
+        self, organization_id: str, engagement_id: str | None = None, *, active_only: bool = True
+    ) -> list[RetainerSchedule]: ...
+
+    def set_schedule_active(self, organization_id: str, schedule_id: str, active: bool) -> None: ...
+
+    def add_advance(self, advance: Advance) -> None: ...
+
+    def get_advance(self, organization_id: str, advance_id: str) -> Advance: ...
+
+    def advances(
+        self,
+        organization_id: str,
+        engagement_id: str | None = None,
+        *,
+        uninvoiced_only: bool = False,
+    ) -> list[Advance]: ...
+
+    def mark_advance_invoiced(self, organization_id: str, advance_id: str, invoice_id: str) -> None:
+        """Set the advance's invoice; ``Conflict`` if it already has one."""
+        ...
+
+    def advance_balance(
+        self,
+        organization_id: str,
+        engagement_id: str,
+        currency: str,
+        as_of: date | None = None,
+        *,
+        excluding_invoice_id: str | None = None,
+    ) -> AdvanceBalance:
+        """Invoiced (advance invoices issued), used (net drawn by issued invoices), refunded
+        (credit notes against advance invoices), by issue date up to ``as_of``."""
+        ...
+
+
+class QuoteRepository(Protocol):
+    def add(self, quote: Quote) -> None: ...
+
+    def get(self, organization_id: str, quote_id: str, *, for_update: bool = False) -> Quote: ...
+
+    def save(self, quote: Quote) -> None: ...
+
+    def list_quotes(
+        self, organization_id: str, engagement_id: str | None = None
+    ) -> list[Quote]: ...
+
+    def add_milestones(self, milestones: Sequence[Milestone]) -> None: ...
+
+    def get_milestone(
+        self, organization_id: str, milestone_id: str, *, for_update: bool = False
+    ) -> Milestone: ...
+
+    def save_milestone(self, milestone: Milestone) -> None: ...
+
+    def milestones(
+        self,
+        organization_id: str,
+        engagement_id: str | None = None,
+        states: Sequence[MilestoneState] = (),
+    ) -> list[Milestone]: ...
+
+
+class WorkRepository(Protocol):
+    def add_many(self, items: Sequence[WorkItem]) -> None: ...
+
+    def get(
+        self, organization_id: str, work_item_id: str, *, for_update: bool = False
+    ) -> WorkItem: ...
+
+    def save(self, item: WorkItem) -> None: ...
+
+    def list(
+        self,
+        organization_id: str,
+        engagement_id: str | None = None,
+        states: Sequence[WorkState] = (),
+        *,
+        quote_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[WorkItem]: ...
+
+    def mark_billed(
+        self, organization_id: str, work_item_ids: Sequence[str], invoice_id: str
+    ) -> None:
+        """approved -> billed for exactly these items, or ``ConcurrencyConflict`` when any of
+        them is no longer approved (another run billed it first)."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -192,6 +301,15 @@ class UnitOfWork(Protocol):
     @property
     def events(self) -> EventLog: ...
 
+    @property
+    def retainers(self) -> RetainerRepository: ...
+
+    @property
+    def quotes(self) -> QuoteRepository: ...
+
+    @property
+    def work(self) -> WorkRepository: ...
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(
@@ -206,11 +324,31 @@ class UnitOfWork(Protocol):
     def rollback(self) -> None: ...
 
 
+class Calendars(Protocol):
+    """Business-day calendars by country (ISO 3166 alpha-2)."""
+
+    def first_business_day(self, country_code: str) -> FirstBusinessDay: ...
+
+
+class WeekdayCalendars:
+    """Weekends only, no public holidays: the fallback when no holiday data is wired in."""
+
+    def first_business_day(self, country_code: str) -> FirstBusinessDay:
+        def first(day: date) -> date:
+            while day.weekday() >= 5:
+                day += timedelta(days=1)
+            return day
+
+        return first
+
+
 @dataclass(slots=True)
 class Context:
-    """What every use case is given: a way to open a transaction, the time, and new ids."""
+    """What every use case is given: a way to open a transaction, the time, new ids, and the
+    business-day calendars."""
 
     uow: Callable[[], UnitOfWork]
     clock: Clock
     ids: IdGenerator
+    calendars: Calendars = field(default_factory=WeekdayCalendars)
     settings: dict[str, object] = field(default_factory=dict)

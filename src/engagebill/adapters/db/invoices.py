@@ -15,11 +15,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from engagebill.adapters.db import tables as t
 from engagebill.adapters.db.parties import not_found
 from engagebill.domain.credit_notes import CreditNote
-from engagebill.domain.errors import ConcurrencyConflict
+from engagebill.domain.errors import ConcurrencyConflict, Conflict
 from engagebill.domain.invoices import (
     Amendment,
     AmendmentField,
@@ -88,6 +89,25 @@ class SqlInvoices:
     # writing ------------------------------------------------------------------------------
     def add(self, invoice: Invoice) -> None:
         po = invoice.effective_purchase_order()
+        if invoice.billing_key is not None:
+            # A savepoint, so that losing the race to another run fails only this insert.
+            try:
+                with self.conn.begin_nested():
+                    self._insert_header(invoice, po)
+            except IntegrityError:
+                raise Conflict(
+                    f"{invoice.billing_key} has already been billed",
+                    code="invoice.already_billed",
+                    details={"billing_key": invoice.billing_key},
+                ) from None
+        else:
+            self._insert_header(invoice, po)
+        for version in invoice.versions:
+            self._insert_version(invoice, version)
+        self._insert_amendments(invoice, start=0)
+        self._insert_payments(invoice)
+
+    def _insert_header(self, invoice: Invoice, po: PoRef | None) -> None:
         self.conn.execute(
             insert(t.invoices).values(
                 id=invoice.id,
@@ -111,10 +131,6 @@ class SqlInvoices:
                 updated_at=invoice.created_at,
             )
         )
-        for version in invoice.versions:
-            self._insert_version(invoice, version)
-        self._insert_amendments(invoice, start=0)
-        self._insert_payments(invoice)
 
     def save(self, invoice: Invoice) -> None:
         at = (
@@ -182,6 +198,7 @@ class SqlInvoices:
             "notes": version.notes,
             "quote_reference": version.quote_reference,
             "prepaid_minor": version.prepaid.to_minor() if version.prepaid else 0,
+            "advance_used_minor": version.advance_used.to_minor() if version.advance_used else 0,
             "net_minor": totals.net.to_minor(),
             "gross_minor": totals.gross.to_minor(),
             "frozen": version.frozen,
@@ -286,6 +303,22 @@ class SqlInvoices:
             raise not_found("invoice", invoice_id)
         return self._load(row)
 
+    def existing_billing_keys(self, organization_id: str, keys: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        unique = sorted(set(keys))
+        for start in range(0, len(unique), 500):  # stay under every database's bind limit
+            chunk = unique[start : start + 500]
+            found.update(
+                str(k)
+                for k in self.conn.execute(
+                    select(t.invoices.c.billing_key).where(
+                        t.invoices.c.organization_id == organization_id,
+                        t.invoices.c.billing_key.in_(chunk),
+                    )
+                ).scalars()
+            )
+        return found
+
     def find_by_number(self, organization_id: str, number: str) -> Invoice | None:
         row = self.conn.execute(
             select(t.invoices).where(
@@ -318,6 +351,11 @@ class SqlInvoices:
                 notes=v.notes,
                 quote_reference=v.quote_reference,
                 prepaid=Money.from_minor(v.prepaid_minor, currency) if v.prepaid_minor else None,
+                advance_used=(
+                    Money.from_minor(v.advance_used_minor, currency)
+                    if v.advance_used_minor
+                    else None
+                ),
                 created_at=v.created_at,
                 frozen=bool(v.frozen),
                 content_hash=v.content_hash,

@@ -37,6 +37,26 @@ class SqlNumberSeries:
             raise not_found("number series", f"{organization_id}/{kind.value}")
         return NumberFormat(row.pattern, row.prefix)
 
+    def preview(
+        self, organization_id: str, kind: SeriesKind, issue_dates: Sequence[date]
+    ) -> list[str]:
+        fmt = self._format(organization_id, kind)
+        c = t.number_counters.c
+        last = {
+            str(r.period): int(r.last_seq)
+            for r in self.conn.execute(
+                select(c.period, c.last_seq).where(
+                    c.organization_id == organization_id, c.kind == kind.value
+                )
+            )
+        }
+        numbers = []
+        for day in issue_dates:
+            period = fmt.period(day)
+            last[period] = last.get(period, 0) + 1
+            numbers.append(fmt.render(last[period], day))
+        return numbers
+
     def take(self, organization_id: str, kind: SeriesKind, issue_date: date) -> str:
         fmt = self._format(organization_id, kind)
         period = fmt.period(issue_date)
@@ -122,10 +142,16 @@ class SqlEventLog:
     @staticmethod
     def _record(row: Any) -> EventRecord:
         return EventRecord(
-            organization_id=row.organization_id, seq=int(row.seq), kind=row.kind,
-            subject_type=row.subject_type, subject_id=row.subject_id,
-            occurred_at=row.occurred_at, payload=row.payload, prev_hash=row.prev_hash,
-            hash=row.hash)
+            organization_id=row.organization_id,
+            seq=int(row.seq),
+            kind=row.kind,
+            subject_type=row.subject_type,
+            subject_id=row.subject_id,
+            occurred_at=row.occurred_at,
+            payload=row.payload,
+            prev_hash=row.prev_hash,
+            hash=row.hash,
+        )
 
     def records(self, organization_id: str) -> Iterator[EventRecord]:
         result = self.conn.execution_options(yield_per=2000).execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
@@ -15,6 +16,7 @@ from engagebill.domain.money import Money
 from engagebill.domain.numbering import NumberFormat, SeriesKind
 from engagebill.domain.parties import Address, ApContact, BillingEntity, Client, Organization
 from engagebill.domain.purchase_orders import PurchaseOrder
+from engagebill.domain.taxes import VatCategory
 
 
 def address_columns(address: Address) -> dict[str, str]:
@@ -252,6 +254,8 @@ class SqlEngagements:
                 default_purchase_order_id=engagement.default_purchase_order_id,
                 retainer_mode=engagement.retainer_mode.value if engagement.retainer_mode else None,
                 auto_send=engagement.auto_send,
+                vat_category=engagement.vat_category.value,
+                vat_rate=engagement.vat_rate,
                 created_at=engagement.created_at,
             )
         )
@@ -271,6 +275,8 @@ class SqlEngagements:
             default_purchase_order_id=row.default_purchase_order_id,
             retainer_mode=RetainerMode(row.retainer_mode) if row.retainer_mode else None,
             auto_send=bool(row.auto_send),
+            vat_category=VatCategory(row.vat_category),
+            vat_rate=Decimal(row.vat_rate),
         )
 
     def get(self, organization_id: str, engagement_id: str) -> Engagement:

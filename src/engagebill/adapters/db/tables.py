@@ -139,6 +139,9 @@ engagements = Table(
     _id("default_purchase_order_id", nullable=True),
     Column("retainer_mode", String(10), nullable=True),
     Column("auto_send", Boolean, nullable=False, default=False),
+    # The VAT treatment of the engagement's work (e.g. AE 0 for a foreign B2B client).
+    Column("vat_category", String(3), nullable=False, server_default="S"),
+    Column("vat_rate", DecimalText, nullable=False, server_default="21"),
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_engagements_client", "organization_id", "client_id"),
 )
@@ -166,6 +169,8 @@ invoices = Table(
     _id("client_id", ForeignKey("clients.id"), nullable=False),
     _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
     Column("currency", String(3), nullable=False),
+    # standard, or advance (an invoice that tops up the engagement's prepaid balance)
+    Column("kind", String(10), nullable=False, server_default="standard"),
     Column("state", String(20), nullable=False),
     Column("number", String(60), nullable=True),
     Column("current_version", Integer, nullable=False),
@@ -204,6 +209,8 @@ invoice_versions = Table(
     Column("notes", Text, nullable=False, default=""),
     Column("quote_reference", String(100), nullable=False, default=""),
     Column("prepaid_minor", BigInteger, nullable=False, default=0),
+    # The net drawn from the engagement's advance balance by this version (0 if discarded).
+    Column("advance_used_minor", BigInteger, nullable=False, server_default="0"),
     Column("net_minor", BigInteger, nullable=False, default=0),
     Column("gross_minor", BigInteger, nullable=False, default=0),
     Column("frozen", Boolean, nullable=False, default=False),
@@ -323,4 +330,138 @@ event_heads = Table(
     Column("organization_id", String(ID), primary_key=True),
     Column("last_seq", BigInteger, nullable=False),
     Column("last_hash", String(64), nullable=False),
+)
+
+# --- billing engine ----------------------------------------------------------------------------
+
+retainer_schedules = Table(
+    "retainer_schedules",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("frequency", String(10), nullable=False),
+    Column("invoice_day", String(30), nullable=False),
+    Column("line_template", String(300), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=True),
+    Column("vat_category", String(3), nullable=False),
+    Column("vat_rate", DecimalText, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_retainer_schedules_org", "organization_id", "active"),
+)
+
+advances = Table(
+    "advances",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("invoice_date", Date, nullable=False),
+    Column("description", String(300), nullable=False),
+    Column("vat_category", String(3), nullable=False),
+    Column("vat_rate", DecimalText, nullable=False),
+    _id("invoice_id", ForeignKey("invoices.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_advances_engagement", "engagement_id"),
+)
+
+quotes = Table(
+    "quotes",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
+    _id("client_id", ForeignKey("clients.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("number", String(60), nullable=True),
+    Column("current_version", Integer, nullable=False),
+    Column("accepted_version", Integer, nullable=True),
+    Column("accepted_by", String(200), nullable=False, default=""),
+    Column("accepted_at", UtcDateTime, nullable=True),
+    Column("accepted_hash", String(64), nullable=False, default=""),
+    Column("declined_reason", Text, nullable=False, default=""),
+    Column("row_version", Integer, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("organization_id", "number"),
+    Index("ix_quotes_engagement", "engagement_id"),
+)
+
+quote_versions = Table(
+    "quote_versions",
+    metadata,
+    _id("quote_id", ForeignKey("quotes.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    _org(),
+    Column("title", String(300), nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("content_hash", String(64), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+quote_items = Table(
+    "quote_items",
+    metadata,
+    _id("quote_id", primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    _org(),
+    Column("name", String(300), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("amount_minor", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["quote_id", "version"], ["quote_versions.quote_id", "quote_versions.version"]
+    ),
+)
+
+milestones = Table(
+    "milestones",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
+    _id("quote_id", ForeignKey("quotes.id"), nullable=False),
+    Column("quote_number", String(60), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("signed_off_by", String(200), nullable=False, default=""),
+    Column("signed_off_at", UtcDateTime, nullable=True),
+    _id("invoice_id", ForeignKey("invoices.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("quote_id", "position"),
+    Index("ix_milestones_org_state", "organization_id", "state"),
+)
+
+work_items = Table(
+    "work_items",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
+    Column("work_date", Date, nullable=False),
+    Column("person", String(200), nullable=False),
+    Column("hours", DecimalText, nullable=False),
+    Column("rate_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("requester", String(200), nullable=False, default=""),
+    Column("approval_ref", String(500), nullable=False, default=""),
+    Column("state", String(20), nullable=False),
+    Column("override_reason", Text, nullable=False, default=""),
+    _id("quote_id", ForeignKey("quotes.id"), nullable=True),
+    _id("invoice_id", ForeignKey("invoices.id"), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_work_items_org_state", "organization_id", "state"),
+    Index("ix_work_items_engagement", "engagement_id", "state"),
 )

@@ -18,6 +18,9 @@ from engagebill.adapters.db.parties import (
     SqlOrganizations,
     SqlPurchaseOrders,
 )
+from engagebill.adapters.db.quotes import SqlQuotes
+from engagebill.adapters.db.retainers import SqlRetainers
+from engagebill.adapters.db.work import SqlWorkItems
 
 
 class SqlUnitOfWork:
@@ -37,6 +40,9 @@ class SqlUnitOfWork:
         self.credit_notes = SqlCreditNotes(self.conn)
         self.numbers = SqlNumberSeries(self.conn)
         self.events = SqlEventLog(self.conn)
+        self.retainers = SqlRetainers(self.conn)
+        self.quotes = SqlQuotes(self.conn)
+        self.work = SqlWorkItems(self.conn)
         return self
 
     def __exit__(

@@ -1,0 +1,136 @@
+"""Repository for work items."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from engagebill.adapters.db import tables as t
+from engagebill.adapters.db.parties import not_found
+from engagebill.domain.errors import ConcurrencyConflict
+from engagebill.domain.money import Money
+from engagebill.domain.work import WorkItem, WorkState
+
+
+class SqlWorkItems:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add_many(self, items: Sequence[WorkItem]) -> None:
+        if not items:
+            return
+        self.conn.execute(
+            insert(t.work_items),
+            [
+                {
+                    "id": w.id,
+                    "organization_id": w.organization_id,
+                    "engagement_id": w.engagement_id,
+                    "work_date": w.work_date,
+                    "person": w.person,
+                    "hours": w.hours,
+                    "rate_minor": w.rate.to_minor(),
+                    "currency": w.rate.currency,
+                    "description": w.description,
+                    "requester": w.requester,
+                    "approval_ref": w.approval_ref,
+                    "state": w.state.value,
+                    "override_reason": w.override_reason,
+                    "quote_id": w.quote_id,
+                    "invoice_id": w.invoice_id,
+                    "created_at": w.created_at,
+                }
+                for w in items
+            ],
+        )
+
+    @staticmethod
+    def _item(row: Any) -> WorkItem:
+        return WorkItem(
+            id=row.id,
+            organization_id=row.organization_id,
+            engagement_id=row.engagement_id,
+            work_date=row.work_date,
+            person=row.person,
+            hours=Decimal(row.hours),
+            rate=Money.from_minor(row.rate_minor, row.currency),
+            description=row.description,
+            requester=row.requester,
+            approval_ref=row.approval_ref,
+            state=WorkState(row.state),
+            created_at=row.created_at,
+            override_reason=row.override_reason,
+            quote_id=row.quote_id,
+            invoice_id=row.invoice_id,
+        )
+
+    def get(self, organization_id: str, work_item_id: str, *, for_update: bool = False) -> WorkItem:
+        query = select(t.work_items).where(
+            t.work_items.c.organization_id == organization_id, t.work_items.c.id == work_item_id
+        )
+        if for_update:
+            query = query.with_for_update()
+        row = self.conn.execute(query).first()
+        if row is None:
+            raise not_found("work item", work_item_id)
+        return self._item(row)
+
+    def save(self, item: WorkItem) -> None:
+        c = t.work_items.c
+        self.conn.execute(
+            update(t.work_items)
+            .where(c.id == item.id, c.organization_id == item.organization_id)
+            .values(
+                approval_ref=item.approval_ref,
+                state=item.state.value,
+                override_reason=item.override_reason,
+                quote_id=item.quote_id,
+                invoice_id=item.invoice_id,
+            )
+        )
+
+    def list(
+        self,
+        organization_id: str,
+        engagement_id: str | None = None,
+        states: Sequence[WorkState] = (),
+        *,
+        quote_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[WorkItem]:
+        c = t.work_items.c
+        query = select(t.work_items).where(c.organization_id == organization_id)
+        if engagement_id is not None:
+            query = query.where(c.engagement_id == engagement_id)
+        if states:
+            query = query.where(c.state.in_([s.value for s in states]))
+        if quote_id is not None:
+            query = query.where(c.quote_id == quote_id)
+        query = query.order_by(c.engagement_id, c.work_date, c.created_at, c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [self._item(r) for r in self.conn.execute(query)]
+
+    def mark_billed(
+        self, organization_id: str, work_item_ids: Sequence[str], invoice_id: str
+    ) -> None:
+        if not work_item_ids:
+            return
+        c = t.work_items.c
+        result = self.conn.execute(
+            update(t.work_items)
+            .where(
+                c.organization_id == organization_id,
+                c.id.in_(list(work_item_ids)),
+                c.state == WorkState.APPROVED.value,
+            )
+            .values(state=WorkState.BILLED.value, invoice_id=invoice_id)
+        )
+        if result.rowcount != len(set(work_item_ids)):
+            raise ConcurrencyConflict(
+                "some of these work items were billed or changed meanwhile; plan again",
+                code="work_item.concurrent_billing",
+            )

@@ -1,0 +1,282 @@
+"""The billing run: plan what goes out as of a date, and execute the plan.
+
+Planning reads what could be billed and calls the pure ``plan_billing``; the plan also shows
+the number each invoice will get if sent in plan order. Execution creates the invoices, one
+transaction per engagement, marks their sources (milestone invoiced, work items billed, advance
+invoiced) in that transaction, and sends those of engagements that send automatically.
+Running twice, concurrently, or again after a crash never duplicates anything: every planned
+invoice's billing key is unique in the database, and work items move from approved to billed
+only if they still are approved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from engagebill.domain.billing import BillingInputs, Plan, PlannedInvoice, Purpose, plan_billing
+from engagebill.domain.errors import Conflict, RuleViolation, ValidationError
+from engagebill.domain.invoices import Invoice
+from engagebill.domain.numbering import SeriesKind
+from engagebill.domain.quotes import MilestoneState
+from engagebill.domain.work import WorkState
+from engagebill.services.invoicing import create_draft, send_invoice
+from engagebill.services.ports import (
+    Calendars,
+    Context,
+    InvoiceFilter,
+    InvoiceSummary,
+    UnitOfWork,
+)
+
+# Warnings that make an automatic send wait for a person.
+BLOCKING = frozenset({"po.expired", "po.not_yet_valid", "po.ceiling_exceeded"})
+
+
+@dataclass(slots=True)
+class PlanView:
+    """A plan with the numbers its invoices will get when sent in this order."""
+
+    plan: Plan
+    numbers: list[str]
+
+    def rows(self) -> list[tuple[PlannedInvoice, str]]:
+        return list(zip(self.plan.invoices, self.numbers, strict=True))
+
+
+@dataclass(slots=True)
+class RunResult:
+    as_of: date
+    planned: int
+    created: list[Invoice] = field(default_factory=list)
+    sent: list[Invoice] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # billing keys another run got first
+    held: list[tuple[str, str]] = field(default_factory=list)  # (invoice id, reason) not sent
+
+
+def gather_inputs(
+    uow: UnitOfWork,
+    organization_id: str,
+    as_of: date,
+    calendars: Calendars,
+    *,
+    engagement_ids: Sequence[str] | None = None,
+) -> BillingInputs:
+    """Read everything ``plan_billing`` needs, for one organization (or some engagements)."""
+    organization = uow.organizations.get(organization_id)
+    wanted = set(engagement_ids) if engagement_ids is not None else None
+    engagements = {
+        e.id: e for e in uow.engagements.list(organization_id) if wanted is None or e.id in wanted
+    }
+    clients = {c.id: c.name for c in uow.clients.list(organization_id)}
+    schedules = [
+        s for s in uow.retainers.schedules(organization_id) if s.engagement_id in engagements
+    ]
+    advances = [
+        a
+        for a in uow.retainers.advances(organization_id, uninvoiced_only=True)
+        if a.engagement_id in engagements
+    ]
+    milestones = [
+        m
+        for m in uow.quotes.milestones(organization_id, states=[MilestoneState.SIGNED_OFF])
+        if m.engagement_id in engagements
+    ]
+    work = [
+        w
+        for w in uow.work.list(organization_id, states=[WorkState.APPROVED, WorkState.UNAPPROVED])
+        if w.engagement_id in engagements
+    ]
+    unapproved: dict[str, int] = {}
+    for item in work:
+        if item.state is WorkState.UNAPPROVED:
+            unapproved[item.engagement_id] = unapproved.get(item.engagement_id, 0) + 1
+    purchase_orders = {po.id: po for po in uow.purchase_orders.list(organization_id)}
+    used_pos = {e.default_purchase_order_id for e in engagements.values()} - {None}
+    consumed = {
+        po_id: uow.purchase_orders.consumed(organization_id, po_id)
+        for po_id in used_pos
+        if po_id is not None
+    }
+    # Advance balances only matter where something could draw them down.
+    drawing = {m.engagement_id for m in milestones} | {
+        w.engagement_id for w in work if w.state is WorkState.APPROVED
+    }
+    available = {
+        eid: uow.retainers.advance_balance(
+            organization_id, eid, engagements[eid].currency
+        ).available
+        for eid in drawing
+    }
+    first_business_day = calendars.first_business_day(organization.country_code)
+    keys = [s.billing_key(p) for s in schedules for p in s.due_periods(as_of, first_business_day)]
+    keys += [a.billing_key for a in advances] + [m.billing_key for m in milestones]
+    return BillingInputs(
+        as_of=as_of,
+        engagements=engagements,
+        client_names=clients,
+        schedules=schedules,
+        advances=advances,
+        milestones=milestones,
+        work_items=[w for w in work if w.state is WorkState.APPROVED],
+        billed_keys=frozenset(uow.invoices.existing_billing_keys(organization_id, keys)),
+        purchase_orders=purchase_orders,
+        po_consumed=consumed,
+        advance_available=available,
+        first_business_day=first_business_day,
+        unapproved_work=unapproved,
+    )
+
+
+def plan_run(ctx: Context, *, organization_id: str, as_of: date) -> PlanView:
+    """What a run as of ``as_of`` would create, with the numbers in plan order."""
+    with ctx.uow() as uow:
+        plan = plan_billing(gather_inputs(uow, organization_id, as_of, ctx.calendars))
+        numbers = uow.numbers.preview(
+            organization_id, SeriesKind.INVOICE, [p.issue_date for p in plan.invoices]
+        )
+    return PlanView(plan, numbers)
+
+
+def create_planned(
+    ctx: Context, uow: UnitOfWork, organization_id: str, planned: PlannedInvoice
+) -> Invoice:
+    """Create one planned invoice and mark its sources, inside the caller's transaction."""
+    result = create_draft(
+        ctx,
+        organization_id=organization_id,
+        engagement_id=planned.engagement_id,
+        parsed_lines=list(planned.lines),
+        issue_date=planned.issue_date,
+        purchase_order_id=planned.purchase_order.id if planned.purchase_order else None,
+        quote_reference=planned.quote_reference,
+        billing_key=planned.billing_key,
+        kind=planned.kind,
+        prepaid=planned.prepaid,
+        advance_used=planned.advance_used,
+        uow=uow,
+    )
+    invoice = result.invoice
+    if planned.purpose is Purpose.MILESTONE:
+        milestone = uow.quotes.get_milestone(
+            organization_id, planned.source_ids[0], for_update=True
+        )
+        milestone.mark_invoiced(invoice.id)
+        uow.quotes.save_milestone(milestone)
+    elif planned.purpose is Purpose.CHANGE_ORDER:
+        uow.work.mark_billed(organization_id, planned.source_ids, invoice.id)
+    elif planned.purpose is Purpose.ADVANCE and not planned.billing_key.startswith("retainer:"):
+        uow.retainers.mark_advance_invoiced(organization_id, planned.source_ids[0], invoice.id)
+    return invoice
+
+
+def send_if_automatic(
+    ctx: Context, uow: UnitOfWork, organization_id: str, planned: PlannedInvoice, invoice: Invoice
+) -> tuple[Invoice | None, str]:
+    """Send when the engagement sends automatically and nothing needs a person's look."""
+    if not planned.auto_send:
+        return None, ""
+    blocking = [w for w in planned.warnings if w.code in BLOCKING]
+    if blocking:
+        return None, blocking[0].message
+    try:
+        return send_invoice(
+            ctx, organization_id=organization_id, invoice_id=invoice.id, uow=uow
+        ), ""
+    except RuleViolation as exc:  # raised before anything is written for the send
+        return None, exc.message
+
+
+def execute_run(
+    ctx: Context,
+    *,
+    organization_id: str,
+    as_of: date,
+    progress: Callable[[int, int], None] | None = None,
+    max_passes: int = 3,
+) -> RunResult:
+    """Create what the plan says, one transaction per engagement.
+
+    A group that loses a race to another run is rolled back and planned again on the next
+    pass, so concurrent runs converge on exactly one invoice per billing key.
+    """
+    result = RunResult(as_of=as_of, planned=0)
+    for attempt in range(max_passes):
+        view = plan_run(ctx, organization_id=organization_id, as_of=as_of)
+        if attempt == 0:
+            result.planned = len(view.plan.invoices)
+        if view.plan.is_empty():
+            break
+        groups: dict[str, list[PlannedInvoice]] = {}
+        for planned in view.plan.invoices:
+            groups.setdefault(planned.engagement_id, []).append(planned)
+        done = 0
+        lost = 0
+        for group in groups.values():
+            try:
+                with ctx.uow() as uow:
+                    created: list[Invoice] = []
+                    sent: list[Invoice] = []
+                    held: list[tuple[str, str]] = []
+                    for planned in group:
+                        invoice = create_planned(ctx, uow, organization_id, planned)
+                        created.append(invoice)
+                        sent_invoice, reason = send_if_automatic(
+                            ctx, uow, organization_id, planned, invoice
+                        )
+                        if sent_invoice is not None:
+                            sent.append(sent_invoice)
+                        elif reason:
+                            held.append((invoice.id, reason))
+                    uow.commit()
+                result.created += created
+                result.sent += sent
+                result.held += held
+            except Conflict:
+                lost += 1
+                result.skipped += [p.billing_key for p in group]
+            done += len(group)
+            if progress is not None:
+                progress(done, len(view.plan.invoices))
+        if not lost:
+            break
+    return result
+
+
+@dataclass(slots=True)
+class MonthView:
+    """A month for each client: invoices already issued, and what is still due."""
+
+    month: str
+    issued: list[InvoiceSummary]
+    due: PlanView
+
+
+def parse_month(month: str) -> tuple[date, date]:
+    try:
+        year, number = (int(x) for x in month.split("-"))
+        first = date(year, number, 1)
+    except ValueError:
+        raise ValidationError(
+            f"month {month!r} must look like 2025-03", code="validation.invalid_month"
+        ) from None
+    last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return first, last
+
+
+def month_overview(ctx: Context, *, organization_id: str, month: str) -> MonthView:
+    """Per client: what was issued in the month (with numbers and POs) and what is still due
+    by its last day."""
+    first, last = parse_month(month)
+    with ctx.uow() as uow:
+        issued = [
+            row
+            for row in uow.invoices.list(
+                organization_id,
+                InvoiceFilter(issued_from=first, issued_to=last, limit=100_000),
+            )
+            if row.number is not None
+        ]
+    issued.sort(key=lambda r: (r.client_name.lower(), r.issue_date, r.number or ""))
+    return MonthView(month, issued, plan_run(ctx, organization_id=organization_id, as_of=last))
