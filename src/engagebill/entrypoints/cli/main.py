@@ -10,6 +10,9 @@ from rich.table import Table
 from engagebill.adapters.db.migrate import head_revision, upgrade
 from engagebill.entrypoints.cli.common import console, err_console, handle_errors, state
 from engagebill.entrypoints.cli.invoice_commands import invoice_app
+from engagebill.entrypoints.cli.quote_commands import quote_app
+from engagebill.entrypoints.cli.retainer_commands import retainer_app
+from engagebill.entrypoints.cli.work_commands import work_app
 from engagebill.entrypoints.cli.setup_commands import (
     client_app,
     engagement_app,
@@ -32,6 +35,9 @@ app.add_typer(client_app, name="client")
 app.add_typer(engagement_app, name="engagement")
 app.add_typer(po_app, name="po")
 app.add_typer(invoice_app, name="invoice")
+app.add_typer(quote_app, name="quote")
+app.add_typer(work_app, name="work")
+app.add_typer(retainer_app, name="retainer")
 
 
 @app.callback()

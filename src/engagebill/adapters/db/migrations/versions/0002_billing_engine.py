@@ -266,6 +266,14 @@ def upgrade() -> None:
         sa.Column("advance_used_minor", sa.BigInteger(), server_default="0", nullable=False),
     )
     op.add_column(
+        "engagements",
+        sa.Column("vat_category", sa.String(length=3), server_default="S", nullable=False),
+    )
+    op.add_column(
+        "engagements",
+        sa.Column("vat_rate", sa.String(length=40), server_default="21", nullable=False),
+    )
+    op.add_column(
         "invoices",
         sa.Column("kind", sa.String(length=10), server_default="standard", nullable=False),
     )
@@ -277,6 +285,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM number_series WHERE kind = 'quote'")
+    op.drop_column("engagements", "vat_rate")
+    op.drop_column("engagements", "vat_category")
     op.drop_column("invoices", "kind")
     op.drop_column("invoice_versions", "advance_used_minor")
 
