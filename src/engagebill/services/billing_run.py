@@ -246,7 +246,8 @@ def execute_run(
 
 @dataclass(slots=True)
 class MonthView:
-    """A month for each client: invoices already issued, and what is still due."""
+    """A month for each client: invoices already created (sent or draft), and what is still
+    due."""
 
     month: str
     issued: list[InvoiceSummary]
@@ -270,13 +271,9 @@ def month_overview(ctx: Context, *, organization_id: str, month: str) -> MonthVi
     by its last day."""
     first, last = parse_month(month)
     with ctx.uow() as uow:
-        issued = [
-            row
-            for row in uow.invoices.list(
-                organization_id,
-                InvoiceFilter(issued_from=first, issued_to=last, limit=100_000),
-            )
-            if row.number is not None
-        ]
+        # Drafts dated in the month are shown too: they are this month's, waiting to be sent.
+        issued = uow.invoices.list(
+            organization_id, InvoiceFilter(issued_from=first, issued_to=last, limit=100_000)
+        )
     issued.sort(key=lambda r: (r.client_name.lower(), r.issue_date, r.number or ""))
     return MonthView(month, issued, plan_run(ctx, organization_id=organization_id, as_of=last))

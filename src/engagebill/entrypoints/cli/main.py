@@ -12,6 +12,7 @@ from engagebill.entrypoints.cli.common import console, err_console, handle_error
 from engagebill.entrypoints.cli.invoice_commands import invoice_app
 from engagebill.entrypoints.cli.quote_commands import quote_app
 from engagebill.entrypoints.cli.retainer_commands import retainer_app
+from engagebill.entrypoints.cli.run_commands import run
 from engagebill.entrypoints.cli.work_commands import work_app
 from engagebill.entrypoints.cli.setup_commands import (
     client_app,
@@ -38,6 +39,7 @@ app.add_typer(invoice_app, name="invoice")
 app.add_typer(quote_app, name="quote")
 app.add_typer(work_app, name="work")
 app.add_typer(retainer_app, name="retainer")
+app.command("run")(handle_errors(run))
 
 
 @app.callback()
