@@ -13,13 +13,13 @@ from engagebill.entrypoints.cli.invoice_commands import invoice_app
 from engagebill.entrypoints.cli.quote_commands import quote_app
 from engagebill.entrypoints.cli.retainer_commands import retainer_app
 from engagebill.entrypoints.cli.run_commands import run
-from engagebill.entrypoints.cli.work_commands import work_app
 from engagebill.entrypoints.cli.setup_commands import (
     client_app,
     engagement_app,
     org_app,
     po_app,
 )
+from engagebill.entrypoints.cli.work_commands import work_app
 from engagebill.services.audit import verify_chains
 
 app = typer.Typer(

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from engagebill.domain.billing import PlannedInvoice
-from engagebill.entrypoints.cli.common import console, handle_errors, parse_date, print_json, state
+from engagebill.entrypoints.cli.common import console, parse_date, print_json, state
 from engagebill.entrypoints.cli.setup_commands import Org
 from engagebill.services import billing_run
 from engagebill.services.ports import InvoiceSummary
