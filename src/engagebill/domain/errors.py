@@ -11,7 +11,8 @@ message, and optional structured details. Interfaces map the classes in one plac
     │   └── ConcurrencyConflict     409      someone else changed the row first
     ├── InvalidTransition           409      lifecycle refuses the step
     ├── RuleViolation               422      structural rule (one PO, one engagement ...)
-    └── Forbidden                   403      the caller may not do this
+    ├── Forbidden                   403      the caller may not do this
+    └── Gone                        410      a revoked or expired private link
 """
 
 from __future__ import annotations
@@ -67,3 +68,7 @@ class RuleViolation(DomainError):
 
 class Forbidden(DomainError):
     default_code = "forbidden"
+
+
+class Gone(DomainError):
+    default_code = "gone"

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from engagebill.domain.access import DocumentType
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.errors import RuleViolation
 from engagebill.domain.invoices import (
@@ -28,6 +29,7 @@ from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.parties import BillingEntity, Organization
 from engagebill.domain.purchase_orders import Warning
 from engagebill.services.lines import LineInput, parse_lines
+from engagebill.services.links import IssuedLink, issue_links_to_contacts
 from engagebill.services.ports import Context, UnitOfWork
 
 UNSET: object = object()
@@ -234,8 +236,11 @@ def send_invoice(
     invoice_id: str,
     override_reason: str = "",
     uow: UnitOfWork | None = None,
+    issued: list[IssuedLink] | None = None,
 ) -> Invoice:
-    """Send a draft: take its number, freeze version 1, and record ``invoice.sent``."""
+    """Send a draft: take its number, freeze version 1, record ``invoice.sent``, and issue a
+    private link to each AP contact. The links just issued, with their one-time tokens, are
+    appended to ``issued`` when the caller wants to show them."""
     if uow is None:
         with ctx.uow() as own:
             invoice = send_invoice(
@@ -244,6 +249,7 @@ def send_invoice(
                 invoice_id=invoice_id,
                 override_reason=override_reason,
                 uow=own,
+                issued=issued,
             )
             own.commit()
         return invoice
@@ -271,6 +277,16 @@ def send_invoice(
         warnings=[w.code for w in warnings],
     )
     store(uow, invoice)
+    links = issue_links_to_contacts(
+        ctx,
+        uow,
+        organization_id=organization_id,
+        document_type=DocumentType.INVOICE,
+        document_id=invoice.id,
+        client_id=invoice.client_id,
+    )
+    if issued is not None:
+        issued.extend(links)
     return invoice
 
 

@@ -7,12 +7,14 @@ The clock and the id generator are inputs, so tests run on a fixed clock. Adapte
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Protocol
 
+from engagebill.domain.access import ApiKey, PrivateLink
 from engagebill.domain.advances import Advance, AdvanceBalance
 from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.engagements import Engagement
@@ -275,6 +277,58 @@ class WorkRepository(Protocol):
         ...
 
 
+class ApiKeyRepository(Protocol):
+    def add(self, key: ApiKey) -> None: ...
+
+    def get(self, key_id: str) -> ApiKey | None: ...
+
+    def list(self, organization_id: str) -> list[ApiKey]: ...
+
+    def revoke(self, organization_id: str, key_id: str, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """An idempotency key's record: the request it was first used for, and its response
+    (``status_code`` is None while that first request is still running)."""
+
+    request_hash: str
+    status_code: int | None
+    content_type: str | None
+    body: str | None
+    created_at: datetime
+
+
+class IdempotencyStore(Protocol):
+    def claim(
+        self, organization_id: str, key: str, request_hash: str, at: datetime
+    ) -> StoredResponse | None: ...
+
+    def complete(
+        self, organization_id: str, key: str, status_code: int, content_type: str, body: str
+    ) -> None: ...
+
+    def release(self, organization_id: str, key: str) -> None: ...
+
+    def purge(self, older_than: datetime) -> int: ...
+
+
+class LinkRepository(Protocol):
+    def add(self, link: PrivateLink) -> None: ...
+
+    def by_token_hash(self, digest: str) -> PrivateLink | None: ...
+
+    def get(self, organization_id: str, link_id: str) -> PrivateLink: ...
+
+    def for_document(self, organization_id: str, document_id: str) -> list[PrivateLink]: ...
+
+    def revoke(self, organization_id: str, link_id: str, at: datetime) -> None: ...
+
+    def record_view(self, link: PrivateLink, at: datetime) -> None: ...
+
+    def views(self, organization_id: str, link_id: str) -> list[datetime]: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only members, so that an adapter may expose its concrete repository types.
     @property
@@ -309,6 +363,15 @@ class UnitOfWork(Protocol):
 
     @property
     def work(self) -> WorkRepository: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def idempotency(self) -> IdempotencyStore: ...
+
+    @property
+    def links(self) -> LinkRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -351,4 +414,5 @@ class Context:
     clock: Clock
     ids: IdGenerator
     calendars: Calendars = field(default_factory=WeekdayCalendars)
+    tokens: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
     settings: dict[str, object] = field(default_factory=dict)

@@ -465,3 +465,60 @@ work_items = Table(
     Index("ix_work_items_org_state", "organization_id", "state"),
     Index("ix_work_items_engagement", "engagement_id", "state"),
 )
+
+# --- access: API keys, idempotency, private links ----------------------------------------------
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    Column("name", String(200), nullable=False),
+    Column("scope", String(20), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+# Stripe semantics: the first response to (organization, key) is kept and replayed byte for
+# byte; the same key with another request body is a conflict.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _org(),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("content_type", String(100), nullable=True),
+    Column("body", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("organization_id", "key"),
+    Index("ix_idempotency_keys_created", "created_at"),
+)
+
+document_links = Table(
+    "document_links",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    Column("document_type", String(20), nullable=False),
+    _id("document_id", nullable=False),
+    Column("recipient_name", String(200), nullable=False, default=""),
+    Column("recipient_email", String(254), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    UniqueConstraint("token_hash"),
+    Index("ix_document_links_document", "document_id"),
+)
+
+link_views = Table(
+    "link_views",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _org(),
+    _id("link_id", ForeignKey("document_links.id"), nullable=False),
+    Column("viewed_at", UtcDateTime, nullable=False),
+    Index("ix_link_views_link", "link_id"),
+)

@@ -10,6 +10,7 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from engagebill.adapters.db.access import SqlApiKeys, SqlIdempotency, SqlLinks
 from engagebill.adapters.db.invoices import SqlCreditNotes, SqlInvoices
 from engagebill.adapters.db.ledger import SqlEventLog, SqlNumberSeries
 from engagebill.adapters.db.parties import (
@@ -43,6 +44,9 @@ class SqlUnitOfWork:
         self.retainers = SqlRetainers(self.conn)
         self.quotes = SqlQuotes(self.conn)
         self.work = SqlWorkItems(self.conn)
+        self.api_keys = SqlApiKeys(self.conn)
+        self.idempotency = SqlIdempotency(self.conn)
+        self.links = SqlLinks(self.conn)
         return self
 
     def __exit__(

@@ -1,0 +1,40 @@
+"""The REST API application, mounted at /api/v1 with its OpenAPI at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from engagebill import __version__
+from engagebill.entrypoints.api import problems
+from engagebill.entrypoints.api.idempotency import IdempotencyMiddleware
+from engagebill.entrypoints.api.routes import invoices
+from engagebill.services.ports import Context
+
+DESCRIPTION = """\
+engagebill's REST API. One engagement, one invoice, one PO.
+
+Authenticate with an organization API key: `Authorization: Bearer ebk_...` (create one with
+`engagebill keys create`). Every POST accepts an `Idempotency-Key` header. Errors are
+RFC 9457 problem details with a stable `code`. Money is a decimal string with a currency.
+"""
+
+
+def create_api(ctx: Context, *, public_url: str | None = None) -> FastAPI:
+    api = FastAPI(
+        title="engagebill",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    api.state.ctx = ctx
+    api.state.public_url = public_url
+    problems.install(api)
+    for module in ROUTERS:
+        api.include_router(module.router)
+    api.add_middleware(IdempotencyMiddleware, ctx=ctx, prefix="")
+    return api
+
+
+ROUTERS = [invoices]

@@ -1,0 +1,100 @@
+"""``engagebill serve`` (the web application) and ``engagebill keys`` (API keys)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from engagebill.entrypoints.cli.common import console, handle_errors, state
+from engagebill.entrypoints.cli.setup_commands import Org
+from engagebill.services import access
+
+keys_app = typer.Typer(help="Organization API keys.", no_args_is_help=True)
+
+
+class _NoTokens(logging.Filter):
+    """Private-link tokens live in URL paths: access logs never see them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            isinstance(args, tuple)
+            and len(args) >= 3
+            and isinstance(args[2], str)
+            and "/l/" in args[2]
+        ):
+            path = args[2]
+            head, _, rest = path.partition("/l/")
+            tail = rest.partition("/")[2]
+            record.args = (*args[:2], f"{head}/l/<token>{'/' + tail if tail else ''}", *args[3:])
+        return True
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ENGAGEBILL_PUBLIC_URL", help="Base URL used in links sent to recipients"
+        ),
+    ] = None,
+) -> None:
+    """Serve the REST API, the recipients' pages and the agency app."""
+    import uvicorn
+
+    from engagebill.entrypoints.http import create_app
+
+    application = state.app()
+    app = create_app(application.ctx, public_url=public_url)
+    logging.getLogger("uvicorn.access").addFilter(_NoTokens())
+    console.print(
+        f"engagebill is running at http://{host}:{port}/  (API docs at "
+        f"http://{host}:{port}/api/v1/docs)",
+        markup=False,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+
+
+@keys_app.command("create")
+@handle_errors
+def keys_create(
+    name: Annotated[str, typer.Option(help="What the key is for")] = "default",
+    scope: Annotated[str, typer.Option(help="read or read_write")] = "read_write",
+    org: Org = None,
+) -> None:
+    """Create an API key; the key is printed once and stored only as a hash."""
+    issued = access.create_api_key(
+        state.app().ctx, organization_id=state.organization_id(org), name=name, scope=scope
+    )
+    console.print(issued.secret, markup=False)
+
+
+@keys_app.command("list")
+@handle_errors
+def keys_list(org: Org = None) -> None:
+    """List API keys (never their secrets)."""
+    keys = access.list_api_keys(state.app().ctx, organization_id=state.organization_id(org))
+    table = Table("id", "name", "scope", "created", "revoked")
+    for k in keys:
+        table.add_row(
+            k.id,
+            k.name,
+            k.scope.value,
+            k.created_at.isoformat(timespec="seconds"),
+            k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+@handle_errors
+def keys_revoke(key_id: Annotated[str, typer.Argument()], org: Org = None) -> None:
+    """Revoke an API key at once."""
+    access.revoke_api_key(
+        state.app().ctx, organization_id=state.organization_id(org), key_id=key_id
+    )
+    console.print(f"revoked {key_id}", markup=False)
