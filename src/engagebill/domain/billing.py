@@ -67,6 +67,7 @@ class PlannedInvoice:
     engagement_name: str
     currency: str
     issue_date: date
+    due_date: date
     lines: tuple[InvoiceLine, ...]
     purchase_order: PoRef | None
     quote_reference: str = ""
@@ -198,6 +199,7 @@ def plan_billing(inputs: BillingInputs) -> Plan:
             engagement_name=engagement.name,
             currency=engagement.currency,
             issue_date=issue_date,
+            due_date=engagement.terms.due_date(issue_date),
             lines=tuple(lines),
             purchase_order=pos.ref(engagement),
             quote_reference=quote_reference,

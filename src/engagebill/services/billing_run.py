@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from engagebill.domain.billing import BillingInputs, Plan, PlannedInvoice, Purpose, plan_billing
-from engagebill.domain.errors import Conflict, RuleViolation, ValidationError
-from engagebill.domain.invoices import Invoice
+from engagebill.domain.errors import ConcurrencyConflict, Conflict, RuleViolation, ValidationError
+from engagebill.domain.invoices import Invoice, InvoiceVersion
+from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.quotes import MilestoneState
 from engagebill.domain.work import WorkState
@@ -93,16 +94,13 @@ def gather_inputs(
         if item.state is WorkState.UNAPPROVED:
             unapproved[item.engagement_id] = unapproved.get(item.engagement_id, 0) + 1
     purchase_orders = {po.id: po for po in uow.purchase_orders.list(organization_id)}
-    used_pos = {e.default_purchase_order_id for e in engagements.values()} - {None}
-    consumed = {
-        po_id: uow.purchase_orders.consumed(organization_id, po_id)
-        for po_id in used_pos
-        if po_id is not None
-    }
-    # Advance balances only matter where something could draw them down.
+    consumed = uow.purchase_orders.consumed_all(organization_id)
+    # Advance balances only matter where something could draw them down, on engagements that
+    # have an advance at all.
     drawing = {m.engagement_id for m in milestones} | {
         w.engagement_id for w in work if w.state is WorkState.APPROVED
     }
+    drawing &= uow.retainers.engagements_with_advances(organization_id)
     available = {
         eid: uow.retainers.advance_balance(
             organization_id, eid, engagements[eid].currency
@@ -155,6 +153,7 @@ def create_planned(
         kind=planned.kind,
         prepaid=planned.prepaid,
         advance_used=planned.advance_used,
+        check_po=False,  # the plan has checked the PO, with the run's own consumption
         uow=uow,
     )
     invoice = result.invoice
@@ -188,6 +187,95 @@ def send_if_automatic(
         return None, exc.message
 
 
+def draft_from_plan(ctx: Context, organization_id: str, planned: PlannedInvoice) -> Invoice:
+    """The draft a planned invoice becomes, with its ``invoice.created`` event queued."""
+    now = ctx.clock.now()
+    version = InvoiceVersion(
+        version=1,
+        lines=list(planned.lines),
+        issue_date=planned.issue_date,
+        due_date=planned.due_date,
+        currency=planned.currency,
+        purchase_order=planned.purchase_order,
+        quote_reference=planned.quote_reference,
+        prepaid=planned.prepaid,
+        advance_used=planned.advance_used,
+        created_at=now,
+    )
+    invoice = Invoice(
+        id=ctx.ids("inv"),
+        organization_id=organization_id,
+        client_id=planned.client_id,
+        engagement_id=planned.engagement_id,
+        currency=planned.currency,
+        state=InvoiceState.DRAFT,
+        versions=[version],
+        created_at=now,
+        billing_key=planned.billing_key,
+        kind=planned.kind,
+    )
+    invoice._event(
+        "invoice.created",
+        now,
+        engagement_id=planned.engagement_id,
+        lines=len(planned.lines),
+        billing_key=planned.billing_key,
+    )
+    return invoice
+
+
+def _create_batch(
+    ctx: Context,
+    uow: UnitOfWork,
+    organization_id: str,
+    batch: Sequence[PlannedInvoice],
+    result: RunResult,
+) -> None:
+    """Create a batch of planned invoices with a handful of statements, marking their sources
+    in the same transaction. Every engagement's invoices are in one batch, so each engagement
+    is still all or nothing."""
+    drafts = [draft_from_plan(ctx, organization_id, planned) for planned in batch]
+    uow.invoices.add_many(drafts)
+    milestones: dict[str, str] = {}
+    work: dict[str, str] = {}
+    for planned, invoice in zip(batch, drafts, strict=True):
+        if planned.purpose is Purpose.MILESTONE:
+            milestones[planned.source_ids[0]] = invoice.id
+        elif planned.purpose is Purpose.CHANGE_ORDER:
+            work.update(dict.fromkeys(planned.source_ids, invoice.id))
+        elif planned.purpose is Purpose.ADVANCE and not planned.billing_key.startswith("retainer:"):
+            uow.retainers.mark_advance_invoiced(organization_id, planned.source_ids[0], invoice.id)
+    uow.quotes.mark_milestones_invoiced(organization_id, milestones)
+    uow.work.mark_billed_many(organization_id, work)
+    uow.events.append(organization_id, [e for d in drafts for e in d.pending_events])
+    for d in drafts:
+        d.pending_events.clear()
+    created, sent, held = list(drafts), [], []
+    for planned, invoice in zip(batch, drafts, strict=True):
+        sent_invoice, reason = send_if_automatic(ctx, uow, organization_id, planned, invoice)
+        if sent_invoice is not None:
+            sent.append(sent_invoice)
+        elif reason:
+            held.append((invoice.id, reason))
+    uow.commit()
+    result.created += created
+    result.sent += sent
+    result.held += held
+
+
+def _create_group(
+    ctx: Context, organization_id: str, group: Sequence[PlannedInvoice], result: RunResult
+) -> bool:
+    """One engagement in its own transaction; False when another run got there first."""
+    try:
+        with ctx.uow() as uow:
+            _create_batch(ctx, uow, organization_id, group, result)
+        return True
+    except (Conflict, ConcurrencyConflict):
+        result.skipped += [p.billing_key for p in group]
+        return False
+
+
 def execute_run(
     ctx: Context,
     *,
@@ -195,11 +283,16 @@ def execute_run(
     as_of: date,
     progress: Callable[[int, int], None] | None = None,
     max_passes: int = 3,
+    batch_size: int = 250,
 ) -> RunResult:
-    """Create what the plan says, one transaction per engagement.
+    """Create what the plan says.
 
-    A group that loses a race to another run is rolled back and planned again on the next
-    pass, so concurrent runs converge on exactly one invoice per billing key.
+    Engagements are written in batches of about ``batch_size`` invoices, one transaction
+    each, never splitting an engagement: an engagement's invoices and the marking of their
+    sources commit together or not at all. A batch that meets another run's work (a billing
+    key taken, a work item billed meanwhile) is rolled back and redone one engagement per
+    transaction, so only the engagements really taken are skipped; a further pass re-plans
+    until nothing is left.
     """
     result = RunResult(as_of=as_of, planned=0)
     for attempt in range(max_passes):
@@ -211,32 +304,19 @@ def execute_run(
         groups: dict[str, list[PlannedInvoice]] = {}
         for planned in view.plan.invoices:
             groups.setdefault(planned.engagement_id, []).append(planned)
-        done = 0
-        lost = 0
+        batches: list[list[list[PlannedInvoice]]] = [[]]
         for group in groups.values():
+            if sum(len(g) for g in batches[-1]) + len(group) > batch_size and batches[-1]:
+                batches.append([])
+            batches[-1].append(group)
+        done, lost = 0, 0
+        for batch in batches:
             try:
                 with ctx.uow() as uow:
-                    created: list[Invoice] = []
-                    sent: list[Invoice] = []
-                    held: list[tuple[str, str]] = []
-                    for planned in group:
-                        invoice = create_planned(ctx, uow, organization_id, planned)
-                        created.append(invoice)
-                        sent_invoice, reason = send_if_automatic(
-                            ctx, uow, organization_id, planned, invoice
-                        )
-                        if sent_invoice is not None:
-                            sent.append(sent_invoice)
-                        elif reason:
-                            held.append((invoice.id, reason))
-                    uow.commit()
-                result.created += created
-                result.sent += sent
-                result.held += held
-            except Conflict:
-                lost += 1
-                result.skipped += [p.billing_key for p in group]
-            done += len(group)
+                    _create_batch(ctx, uow, organization_id, [p for g in batch for p in g], result)
+            except (Conflict, ConcurrencyConflict):
+                lost += sum(not _create_group(ctx, organization_id, g, result) for g in batch)
+            done += sum(len(g) for g in batch)
             if progress is not None:
                 progress(done, len(view.plan.invoices))
         if not lost:

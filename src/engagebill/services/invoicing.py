@@ -100,6 +100,14 @@ def po_warnings(uow: UnitOfWork, invoice: Invoice) -> list[Warning]:
     )
 
 
+def _reapply_advance(uow: UnitOfWork, invoice: Invoice, version: InvoiceVersion) -> InvoiceVersion:
+    """New lines draw on the advance anew, never more than their net (services.advances)."""
+    # Imported here: services.advances builds on this module.
+    from engagebill.services.advances import reapply_advance
+
+    return reapply_advance(uow, invoice, version)
+
+
 def create_draft(
     ctx: Context,
     *,
@@ -115,6 +123,7 @@ def create_draft(
     kind: InvoiceKind = InvoiceKind.STANDARD,
     prepaid: Money | None = None,
     advance_used: Money | None = None,
+    check_po: bool = True,
     uow: UnitOfWork | None = None,
 ) -> DraftResult:
     """Create a draft (version 1, no number) on one engagement, with that engagement's PO.
@@ -137,6 +146,7 @@ def create_draft(
                 kind=kind,
                 prepaid=prepaid,
                 advance_used=advance_used,
+                check_po=check_po,
                 uow=own,
             )
             own.commit()
@@ -184,7 +194,7 @@ def create_draft(
         lines=len(content),
         billing_key=billing_key,
     )
-    warnings = po_warnings(uow, invoice)
+    warnings = po_warnings(uow, invoice) if check_po else []
     store(uow, invoice, new=True)
     return DraftResult(invoice, warnings)
 
@@ -222,7 +232,7 @@ def edit_draft(
             advance_used=current.advance_used,
             created_at=current.created_at,
         )
-        invoice.edit_draft(draft, ctx.clock.now())
+        invoice.edit_draft(_reapply_advance(uow, invoice, draft), ctx.clock.now())
         warnings = po_warnings(uow, invoice)
         store(uow, invoice)
         uow.commit()
@@ -315,7 +325,7 @@ def revise_invoice(
             advance_used=current.advance_used,
             created_at=ctx.clock.now(),
         )
-        invoice.revise(revision, at=ctx.clock.now())
+        invoice.revise(_reapply_advance(uow, invoice, revision), at=ctx.clock.now())
         store(uow, invoice)
         uow.commit()
     return invoice

@@ -25,6 +25,7 @@ from engagebill.domain.invoices import (
     Amendment,
     AmendmentField,
     Invoice,
+    InvoiceKind,
     InvoiceLine,
     InvoiceVersion,
     PartySnapshot,
@@ -34,7 +35,12 @@ from engagebill.domain.invoices import (
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.money import Money
 from engagebill.domain.taxes import VatCategory
-from engagebill.services.ports import InvoiceFilter, InvoiceSummary
+from engagebill.services.ports import (
+    CreditNoteFilter,
+    CreditNoteSummary,
+    InvoiceFilter,
+    InvoiceSummary,
+)
 
 
 def line_rows(lines: Sequence[InvoiceLine], **keys: Any) -> list[dict[str, Any]]:
@@ -107,30 +113,75 @@ class SqlInvoices:
         self._insert_amendments(invoice, start=0)
         self._insert_payments(invoice)
 
+    @staticmethod
+    def _header_row(invoice: Invoice, po: PoRef | None) -> dict[str, Any]:
+        return {
+            "id": invoice.id,
+            "organization_id": invoice.organization_id,
+            "client_id": invoice.client_id,
+            "engagement_id": invoice.engagement_id,
+            "currency": invoice.currency,
+            "kind": invoice.kind.value,
+            "state": invoice.state.value,
+            "number": invoice.number,
+            "current_version": invoice.version,
+            "sent_at": invoice.sent_at,
+            "billing_key": invoice.billing_key,
+            "approved_by": invoice.approved_by,
+            "change_request": invoice.change_request,
+            "credited_minor": invoice.credited_total.to_minor(),
+            "credited_net_minor": invoice.credited_net.to_minor() if invoice.credited_net else 0,
+            "purchase_order_id": po.id if po else None,
+            "po_number": po.number if po else None,
+            "row_version": 0,
+            "created_at": invoice.created_at,
+            "updated_at": invoice.created_at,
+        }
+
     def _insert_header(self, invoice: Invoice, po: PoRef | None) -> None:
-        self.conn.execute(
-            insert(t.invoices).values(
-                id=invoice.id,
-                organization_id=invoice.organization_id,
-                client_id=invoice.client_id,
-                engagement_id=invoice.engagement_id,
-                currency=invoice.currency,
-                state=invoice.state.value,
-                number=invoice.number,
-                current_version=invoice.version,
-                sent_at=invoice.sent_at,
-                billing_key=invoice.billing_key,
-                approved_by=invoice.approved_by,
-                change_request=invoice.change_request,
-                credited_minor=invoice.credited_total.to_minor(),
-                credited_net_minor=invoice.credited_net.to_minor() if invoice.credited_net else 0,
-                purchase_order_id=po.id if po else None,
-                po_number=po.number if po else None,
-                row_version=0,
-                created_at=invoice.created_at,
-                updated_at=invoice.created_at,
-            )
-        )
+        self.conn.execute(insert(t.invoices).values(self._header_row(invoice, po)))
+
+    def add_many(self, invoices: Sequence[Invoice]) -> None:
+        """Insert new drafts in bulk (a billing run): a few statements for the whole batch.
+
+        A billing key that exists already fails the whole batch with ``Conflict``; the caller
+        rolls back and retries engagement by engagement.
+        """
+        if not invoices:
+            return
+        headers, versions, lines = [], [], []
+        for invoice in invoices:
+            if (
+                invoice.state is not InvoiceState.DRAFT
+                or invoice.amendments
+                or invoice.new_payments
+            ):
+                raise ValueError("add_many takes new drafts only")
+            headers.append(self._header_row(invoice, invoice.effective_purchase_order()))
+            for version in invoice.versions:
+                versions.append(
+                    {
+                        "invoice_id": invoice.id,
+                        "version": version.version,
+                        **self._version_values(invoice, version),
+                    }
+                )
+                lines += line_rows(
+                    version.lines,
+                    invoice_id=invoice.id,
+                    version=version.version,
+                    organization_id=invoice.organization_id,
+                )
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(insert(t.invoices), headers)
+        except IntegrityError:
+            raise Conflict(
+                "part of this batch has already been billed", code="invoice.already_billed"
+            ) from None
+        self.conn.execute(insert(t.invoice_versions), versions)
+        if lines:
+            self.conn.execute(insert(t.invoice_lines), lines)
 
     def save(self, invoice: Invoice) -> None:
         at = (
@@ -406,6 +457,7 @@ class SqlInvoices:
             number=row.number,
             sent_at=row.sent_at,
             billing_key=row.billing_key,
+            kind=InvoiceKind(row.kind),
             amendments=amendments,
             payments=payments,
             credited=Money.from_minor(row.credited_minor, currency),
@@ -442,6 +494,9 @@ class SqlInvoices:
                 i.c.created_at,
                 i.c.credited_minor,
                 func.coalesce(paid.c.paid_minor, 0).label("paid_minor"),
+                v.c.net_minor,
+                v.c.prepaid_minor,
+                i.c.kind,
             )
             .select_from(
                 i.join(v, (v.c.invoice_id == i.c.id) & (v.c.version == i.c.current_version))
@@ -486,6 +541,9 @@ class SqlInvoices:
                 created_at=r.created_at,
                 paid=Money.from_minor(int(r.paid_minor), r.currency),
                 credited=Money.from_minor(r.credited_minor, r.currency),
+                net=Money.from_minor(r.net_minor, r.currency),
+                prepaid=Money.from_minor(r.prepaid_minor, r.currency),
+                kind=InvoiceKind(r.kind),
             )
             for r in self.conn.execute(stmt)
         ]
@@ -574,3 +632,45 @@ class SqlCreditNotes:
             .order_by(t.credit_notes.c.created_at)
         )
         return [self._load(r) for r in rows]
+
+    def list(self, organization_id: str, query: CreditNoteFilter) -> list[CreditNoteSummary]:
+        cn, i = t.credit_notes, t.invoices
+        stmt = (
+            select(cn, i.c.kind.label("invoice_kind"))
+            .select_from(cn.join(i, i.c.id == cn.c.invoice_id))
+            .where(cn.c.organization_id == organization_id)
+        )
+        if query.client_id:
+            stmt = stmt.where(cn.c.client_id == query.client_id)
+        if query.engagement_id:
+            stmt = stmt.where(cn.c.engagement_id == query.engagement_id)
+        if query.invoice_id:
+            stmt = stmt.where(cn.c.invoice_id == query.invoice_id)
+        if query.issued_from:
+            stmt = stmt.where(cn.c.issue_date >= query.issued_from)
+        if query.issued_to:
+            stmt = stmt.where(cn.c.issue_date <= query.issued_to)
+        if query.after is not None:
+            created, ident = query.after
+            stmt = stmt.where(
+                or_(cn.c.created_at < created, and_(cn.c.created_at == created, cn.c.id < ident))
+            )
+        stmt = stmt.order_by(cn.c.created_at.desc(), cn.c.id.desc()).limit(query.limit)
+        return [
+            CreditNoteSummary(
+                id=r.id,
+                number=r.number,
+                invoice_id=r.invoice_id,
+                invoice_number=r.invoice_number,
+                invoice_kind=InvoiceKind(r.invoice_kind),
+                client_id=r.client_id,
+                engagement_id=r.engagement_id,
+                currency=r.currency,
+                issue_date=r.issue_date,
+                reason=r.reason,
+                net=Money.from_minor(r.net_minor, r.currency),
+                gross=Money.from_minor(r.gross_minor, r.currency),
+                created_at=r.created_at,
+            )
+            for r in self.conn.execute(stmt)
+        ]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engagebill.adapters.db import tables as t
@@ -171,6 +171,36 @@ class SqlEventLog:
             .order_by(t.events.c.seq)
         )
         return [self._record(r) for r in rows]
+
+    def page(
+        self,
+        organization_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int = 100,
+        subject_id: str | None = None,
+    ) -> list[EventRecord]:
+        query = select(t.events).where(
+            t.events.c.organization_id == organization_id, t.events.c.seq > after_seq
+        )
+        if subject_id is not None:
+            query = query.where(t.events.c.subject_id == subject_id)
+        rows = self.conn.execute(query.order_by(t.events.c.seq).limit(limit))
+        return [self._record(r) for r in rows]
+
+    def last_occurrences(
+        self, organization_id: str, kinds: Sequence[str]
+    ) -> dict[tuple[str, str], datetime]:
+        if not kinds:
+            return {}
+        e = t.events.c
+        rows = self.conn.execute(
+            select(e.subject_id, e.kind, func.max(e.occurred_at))
+            .where(e.organization_id == organization_id, e.kind.in_(list(kinds)))
+            .group_by(e.subject_id, e.kind)
+        )
+        # occurred_at is one fixed-width UTC ISO 8601 text form, so MAX on text is the latest.
+        return {(str(s), str(k)): datetime.fromisoformat(str(at)) for s, k, at in rows}
 
     def organizations(self) -> list[str]:
         rows = self.conn.execute(

@@ -380,6 +380,34 @@ class SqlPurchaseOrders:
         rows = self.conn.execute(query.order_by(t.purchase_orders.c.created_at))
         return [self._from(r) for r in rows]
 
+    def consumed_all(self, organization_id: str) -> dict[str, Money]:
+        i, v, cn = t.invoices, t.invoice_versions, t.credit_notes
+        issued = (
+            (i.c.organization_id == organization_id)
+            & i.c.purchase_order_id.is_not(None)
+            & i.c.state.not_in([InvoiceState.DRAFT.value, InvoiceState.VOID.value])
+        )
+        billed = self.conn.execute(
+            select(i.c.purchase_order_id, i.c.currency, func.sum(v.c.net_minor))
+            .select_from(
+                i.join(v, (v.c.invoice_id == i.c.id) & (v.c.version == i.c.current_version))
+            )
+            .where(issued)
+            .group_by(i.c.purchase_order_id, i.c.currency)
+        ).all()
+        credited = dict(
+            self.conn.execute(
+                select(i.c.purchase_order_id, func.sum(cn.c.net_minor))
+                .select_from(cn.join(i, i.c.id == cn.c.invoice_id))
+                .where(issued)
+                .group_by(i.c.purchase_order_id)
+            ).all()
+        )
+        return {
+            po_id: Money.from_minor(int(net) - int(credited.get(po_id) or 0), currency)
+            for po_id, currency, net in billed
+        }
+
     def consumed(
         self,
         organization_id: str,

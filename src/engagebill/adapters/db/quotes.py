@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from engagebill.adapters.db import tables as t
 from engagebill.adapters.db.parties import not_found
@@ -267,6 +267,28 @@ class SqlQuotes:
                 invoice_id=milestone.invoice_id,
             )
         )
+
+    def mark_milestones_invoiced(
+        self, organization_id: str, invoice_by_milestone: dict[str, str]
+    ) -> None:
+        if not invoice_by_milestone:
+            return
+        c = t.milestones.c
+        result = self.conn.execute(
+            update(t.milestones)
+            .where(
+                c.organization_id == organization_id,
+                c.id == bindparam("m_id"),
+                c.state == MilestoneState.SIGNED_OFF.value,
+            )
+            .values(state=MilestoneState.INVOICED.value, invoice_id=bindparam("inv_id")),
+            [{"m_id": m, "inv_id": i} for m, i in invoice_by_milestone.items()],
+        )
+        if result.rowcount != len(invoice_by_milestone):
+            raise ConcurrencyConflict(
+                "a milestone was invoiced meanwhile; plan again",
+                code="milestone.concurrent_billing",
+            )
 
     def milestones(
         self,

@@ -171,6 +171,19 @@ class SqlRetainers:
                 details={"id": advance_id},
             )
 
+    def engagements_with_advances(self, organization_id: str) -> set[str]:
+        i = t.invoices
+        rows = self.conn.execute(
+            select(i.c.engagement_id)
+            .distinct()
+            .where(
+                i.c.organization_id == organization_id,
+                i.c.kind == InvoiceKind.ADVANCE.value,
+                i.c.state != InvoiceState.DRAFT.value,
+            )
+        )
+        return {str(r[0]) for r in rows}
+
     def advance_balance(
         self,
         organization_id: str,

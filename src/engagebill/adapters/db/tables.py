@@ -192,6 +192,7 @@ invoices = Table(
     UniqueConstraint("organization_id", "billing_key"),
     Index("ix_invoices_org_state", "organization_id", "state"),
     Index("ix_invoices_engagement", "engagement_id"),
+    Index("ix_invoices_purchase_order", "purchase_order_id"),
 )
 
 invoice_versions = Table(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from engagebill.adapters.db import tables as t
 from engagebill.adapters.db.parties import not_found
@@ -113,6 +113,26 @@ class SqlWorkItems:
         if limit is not None:
             query = query.limit(limit)
         return [self._item(r) for r in self.conn.execute(query)]
+
+    def mark_billed_many(self, organization_id: str, invoice_by_item: dict[str, str]) -> None:
+        if not invoice_by_item:
+            return
+        c = t.work_items.c
+        result = self.conn.execute(
+            update(t.work_items)
+            .where(
+                c.organization_id == organization_id,
+                c.id == bindparam("w_id"),
+                c.state == WorkState.APPROVED.value,
+            )
+            .values(state=WorkState.BILLED.value, invoice_id=bindparam("inv_id")),
+            [{"w_id": w, "inv_id": i} for w, i in invoice_by_item.items()],
+        )
+        if result.rowcount != len(invoice_by_item):
+            raise ConcurrencyConflict(
+                "some of these work items were billed or changed meanwhile; plan again",
+                code="work_item.concurrent_billing",
+            )
 
     def mark_billed(
         self, organization_id: str, work_item_ids: Sequence[str], invoice_id: str
