@@ -91,7 +91,7 @@ def test_full_lifecycle_keeps_number_across_versions(world: World) -> None:
     assert inv.payment_status is PaymentStatus.PAID
     assert inv.outstanding.is_zero()
     detail = queries.get_invoice(ctx, organization_id=org, invoice_id=inv.id)
-    kinds = [e.kind for e in detail.events]
+    kinds = [e.kind for e in detail.events if e.kind.startswith("invoice.")]
     assert kinds[:3] == ["invoice.created", "invoice.sent", "invoice.viewed"]
     assert "invoice.paid" in kinds
     # Version 1 is still readable and unchanged.

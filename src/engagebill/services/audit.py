@@ -19,7 +19,10 @@ def verify_chains(ctx: Context, *, organization_id: str | None = None) -> list[C
     """Verify one organization's chain, or every organization's."""
     reports = []
     with ctx.uow() as uow:
-        organizations = [organization_id] if organization_id else uow.events.organizations()
+        # Every organization, from its own table: a deleted chain head must not hide a chain.
+        organizations = (
+            [organization_id] if organization_id else [o.id for o in uow.organizations.list()]
+        )
         for org in organizations:
             head_seq, head_hash = uow.events.head(org)
             broken = verify_chain(

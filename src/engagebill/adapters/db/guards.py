@@ -77,3 +77,34 @@ def drop_guards(connection: Connection) -> None:
     for table in (*_APPEND_ONLY, "invoice_versions", "invoice_lines"):
         for op in ("update", "delete"):
             connection.execute(text(f"DROP TRIGGER IF EXISTS guard_{table}_{op}"))
+
+
+# The chain head only moves forward: cutting off the newest events and lowering the head to
+# match would otherwise go unnoticed.
+_HEAD_SQLITE = [
+    """CREATE TRIGGER guard_event_heads_update BEFORE UPDATE ON event_heads
+    WHEN NEW.last_seq < OLD.last_seq
+    BEGIN SELECT RAISE(ABORT, 'engagebill: the event chain head only moves forward'); END""",
+    """CREATE TRIGGER guard_event_heads_delete BEFORE DELETE ON event_heads
+    BEGIN SELECT RAISE(ABORT, 'engagebill: the event chain head only moves forward'); END""",
+]
+_HEAD_POSTGRES = [
+    """CREATE TRIGGER guard_event_heads_update BEFORE UPDATE ON event_heads
+    FOR EACH ROW WHEN (NEW.last_seq < OLD.last_seq)
+    EXECUTE FUNCTION engagebill_refuse('the event chain head only moves forward')""",
+    """CREATE TRIGGER guard_event_heads_delete BEFORE DELETE ON event_heads
+    FOR EACH ROW EXECUTE FUNCTION engagebill_refuse('the event chain head only moves forward')""",
+]
+
+
+def install_head_guards(connection: Connection) -> None:
+    pg = connection.dialect.name == "postgresql"
+    for statement in _HEAD_POSTGRES if pg else _HEAD_SQLITE:
+        connection.execute(text(statement))
+
+
+def drop_head_guards(connection: Connection) -> None:
+    pg = connection.dialect.name == "postgresql"
+    for name in ("guard_event_heads_update", "guard_event_heads_delete"):
+        suffix = " ON event_heads" if pg else ""
+        connection.execute(text(f"DROP TRIGGER IF EXISTS {name}{suffix}"))

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from engagebill.adapters.db import tables as t
 from engagebill.adapters.db.parties import not_found
-from engagebill.domain.events import DomainEvent, EventRecord, chain
+from engagebill.domain.events import GENESIS_HASH, DomainEvent, EventRecord, chain
 from engagebill.domain.numbering import NumberFormat, SeriesKind
 
 
@@ -94,11 +94,13 @@ class SqlEventLog:
         self.conn = conn
 
     def head(self, organization_id: str) -> tuple[int, str]:
+        """The chain head; an empty chain's if the row is missing, so that verification of a
+        chain whose head was deleted reports the break instead of failing."""
         row = self.conn.execute(
             select(t.event_heads).where(t.event_heads.c.organization_id == organization_id)
         ).first()
         if row is None:
-            raise not_found("organization", organization_id)
+            return 0, GENESIS_HASH
         return int(row.last_seq), str(row.last_hash)
 
     def append(self, organization_id: str, events: Sequence[DomainEvent]) -> list[EventRecord]:
