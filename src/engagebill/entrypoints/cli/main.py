@@ -13,7 +13,7 @@ from engagebill.entrypoints.cli.invoice_commands import invoice_app
 from engagebill.entrypoints.cli.quote_commands import quote_app
 from engagebill.entrypoints.cli.retainer_commands import retainer_app
 from engagebill.entrypoints.cli.run_commands import run
-from engagebill.entrypoints.cli.server_commands import keys_app, serve
+from engagebill.entrypoints.cli.server_commands import demo, keys_app, serve
 from engagebill.entrypoints.cli.setup_commands import (
     client_app,
     engagement_app,
@@ -42,6 +42,7 @@ app.add_typer(work_app, name="work")
 app.add_typer(retainer_app, name="retainer")
 app.command("run")(handle_errors(run))
 app.command("serve")(handle_errors(serve))
+app.command("demo")(handle_errors(demo))
 app.add_typer(keys_app, name="keys")
 
 

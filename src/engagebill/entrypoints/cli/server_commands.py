@@ -98,3 +98,34 @@ def keys_revoke(key_id: Annotated[str, typer.Argument()], org: Org = None) -> No
         state.app().ctx, organization_id=state.organization_id(org), key_id=key_id
     )
     console.print(f"revoked {key_id}", markup=False)
+
+
+def demo(
+    if_empty: Annotated[
+        bool,
+        typer.Option(
+            "--if-empty", help="Do nothing when the database already holds an organization"
+        ),
+    ] = False,
+) -> None:
+    """Load the demo organization: a retainer, a milestone project, change orders and an
+    advance, over the last three months."""
+    from engagebill.services.demo import load_demo
+
+    application = state.app()
+    with application.ctx.uow() as uow:
+        existing = uow.organizations.list()
+    if existing and if_empty:
+        console.print(
+            f"demo: the database already holds {existing[0].name}; left as it is", markup=False
+        )
+        return
+    result = load_demo(application.ctx)
+    issued = access.create_api_key(
+        application.ctx, organization_id=result.organization_id, name="demo"
+    )
+    console.print(
+        f"demo: loaded Northwind Studio with {result.invoices} invoices [{result.organization_id}]",
+        markup=False,
+    )
+    console.print(f"demo: API key (shown once): {issued.secret}", markup=False)
