@@ -121,7 +121,8 @@ def load_demo(ctx: Context, *, today: date | None = None) -> DemoResult:
         currency="EUR",
         net_days=15,
         auto_send=True,
-        **reverse_charge,
+        vat_category="AE",
+        vat_rate="0",
     )
     parties.create_purchase_order(
         story,
@@ -148,7 +149,8 @@ def load_demo(ctx: Context, *, today: date | None = None) -> DemoResult:
         kind="fixed_price",
         currency="EUR",
         net_days=30,
-        **reverse_charge,
+        vat_category="AE",
+        vat_rate="0",
     )
     parties.create_purchase_order(
         story, organization_id=o, engagement_id=project.id, number="4500012399", ceiling="60000.00"
@@ -161,7 +163,8 @@ def load_demo(ctx: Context, *, today: date | None = None) -> DemoResult:
         kind="time_and_material",
         currency="EUR",
         net_days=30,
-        **reverse_charge,
+        vat_category="AE",
+        vat_rate="0",
     )
     parties.create_purchase_order(
         story,
