@@ -55,3 +55,22 @@ def app(database_url: str, clock: FixedClock):  # type: ignore[no-untyped-def]
 def world(app, clock: FixedClock) -> World:  # type: ignore[no-untyped-def]
     org_id = an_organization(app)
     return World(app=app, clock=clock, org_id=org_id, client_id=a_client(app, org_id))
+
+
+@pytest.fixture
+def isolated_world(backend: str, tmp_path: Path, clock: FixedClock):  # type: ignore[no-untyped-def]
+    """A world in a database of its own, for code that works across organizations (the
+    delivery worker, verification of every chain)."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path / 'isolated.db'}"
+        else:
+            url = stack.enter_context(postgres_database())
+        application = migrated_app(url, clock)
+        stack.callback(application.dispose)
+        org_id = an_organization(application)
+        yield World(
+            app=application, clock=clock, org_id=org_id, client_id=a_client(application, org_id)
+        )

@@ -15,8 +15,11 @@ from sqlalchemy import Engine, make_url
 from engagebill.adapters.calendars import HolidayCalendars
 from engagebill.adapters.db.engine import make_engine, normalise_url
 from engagebill.adapters.db.unit_of_work import SqlUnitOfWork
+from engagebill.adapters.einvoice import XmlEInvoiceRenderer, to_cii
+from engagebill.adapters.mail import FolderMailer, SmtpMailer
+from engagebill.adapters.webhooks import UrllibSender
 from engagebill.config import Settings
-from engagebill.services.ports import Context, UnitOfWork
+from engagebill.services.ports import Context, Mailer, UnitOfWork, WebhookSender
 
 
 class SystemClock:
@@ -41,6 +44,14 @@ class App:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def mailer(self) -> Mailer:
+        if self.settings.smtp_url:
+            return SmtpMailer(self.settings.smtp_url)
+        return FolderMailer(self.settings.mail_dir)
+
+    def webhook_sender(self) -> WebhookSender:
+        return UrllibSender()
+
 
 def build(settings: Settings, *, clock: object | None = None) -> App:
     url = normalise_url(settings.database_url)
@@ -57,5 +68,9 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
         clock=clock or SystemClock(),  # type: ignore[arg-type]
         ids=new_id,
         calendars=HolidayCalendars(),
+        cii_renderer=to_cii,
+        einvoice_renderer=XmlEInvoiceRenderer(),
     )
+    if settings.public_url:
+        ctx.settings["public_url"] = settings.public_url
     return App(settings=settings, engine=engine, ctx=ctx)

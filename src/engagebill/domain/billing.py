@@ -21,7 +21,14 @@ from enum import StrEnum
 
 from engagebill.domain.advances import Advance, prepaid_for
 from engagebill.domain.engagements import Engagement, RetainerMode
-from engagebill.domain.invoices import InvoiceKind, InvoiceLine, PoRef, Totals, compute_totals
+from engagebill.domain.invoices import (
+    MAX_LINES,
+    InvoiceKind,
+    InvoiceLine,
+    PoRef,
+    Totals,
+    compute_totals,
+)
 from engagebill.domain.money import Money
 from engagebill.domain.purchase_orders import PurchaseOrder, Warning
 from engagebill.domain.quotes import Milestone, MilestoneState
@@ -313,42 +320,45 @@ def plan_billing(inputs: BillingInputs) -> Plan:
     for item in inputs.work_items:
         if item.state is WorkState.APPROVED and item.work_date <= inputs.as_of:
             by_engagement[item.engagement_id].append(item)
-    for engagement_id, items in by_engagement.items():
+    for engagement_id, all_items in by_engagement.items():
         engagement = engagement_of(engagement_id)
         if engagement is None:
             continue
-        key = work_billing_key(engagement_id, items)
-        if key in billed:
-            continue
-        items.sort(key=lambda i: (i.work_date, i.created_at, i.id))
-        lines = [
-            _line(
-                engagement,
-                item.description,
-                item.hours,
-                "HUR",
-                item.rate,
-                source_ref=item.source_ref,
-                service_date=item.work_date,
-                person=item.person,
-                requester=item.requester or None,
-                approval_ref=item.approval_ref
-                or (f"override: {item.override_reason}" if item.override_reason else None),
+        all_items.sort(key=lambda i: (i.work_date, i.created_at, i.id))
+        # An invoice holds at most MAX_LINES lines: a bigger month becomes several invoices.
+        for start in range(0, len(all_items), MAX_LINES):
+            items = all_items[start : start + MAX_LINES]
+            key = work_billing_key(engagement_id, items)
+            if key in billed:
+                continue
+            lines = [
+                _line(
+                    engagement,
+                    item.description,
+                    item.hours,
+                    "HUR",
+                    item.rate,
+                    source_ref=item.source_ref,
+                    service_date=item.work_date,
+                    person=item.person,
+                    requester=item.requester or None,
+                    approval_ref=item.approval_ref
+                    or (f"override: {item.override_reason}" if item.override_reason else None),
+                )
+                for item in items
+            ]
+            planned.append(
+                make(
+                    engagement,
+                    key=key,
+                    purpose=Purpose.CHANGE_ORDER,
+                    kind=InvoiceKind.STANDARD,
+                    issue_date=inputs.as_of,
+                    lines=lines,
+                    sources=tuple(i.id for i in items),
+                    apply_advance=True,
+                )
             )
-            for item in items
-        ]
-        planned.append(
-            make(
-                engagement,
-                key=key,
-                purpose=Purpose.CHANGE_ORDER,
-                kind=InvoiceKind.STANDARD,
-                issue_date=inputs.as_of,
-                lines=lines,
-                sources=tuple(i.id for i in items),
-                apply_advance=True,
-            )
-        )
 
     for engagement_id, count in sorted(inputs.unapproved_work.items()):
         engagement = engagement_of(engagement_id)

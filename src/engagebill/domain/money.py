@@ -17,6 +17,8 @@ from engagebill.domain.errors import ValidationError
 
 __all__ = ["Money", "currency_exponent", "parse_decimal", "round_half_up"]
 
+MAX_MINOR = 2**63 - 1  # the largest amount a BIGINT of minor units stores
+
 
 def currency_exponent(currency: str) -> int:
     """The number of minor-unit digits of an ISO 4217 currency (EUR 2, JPY 0, BHD 3)."""
@@ -131,12 +133,19 @@ class Money:
         return Money(round_half_up(self.amount, self.exponent), self.currency)
 
     def to_minor(self) -> int:
-        """Integer minor units; refuses amounts that are not already whole minor units."""
+        """Integer minor units; refuses amounts that are not already whole minor units, and
+        amounts no BIGINT column holds (a quantity times a price can exceed it)."""
         scaled = self.amount.scaleb(self.exponent)
         if scaled != scaled.to_integral_value():
             raise ValidationError(
                 f"{self.amount} {self.currency} has more decimals than the currency allows",
                 code="money.too_precise",
+                details={"amount": str(self.amount), "currency": self.currency},
+            )
+        if abs(scaled) > MAX_MINOR:
+            raise ValidationError(
+                f"{self.amount} {self.currency} is too large",
+                code="money.out_of_range",
                 details={"amount": str(self.amount), "currency": self.currency},
             )
         return int(scaled)

@@ -1,5 +1,6 @@
-"""The one web application: the REST API at /api/v1, the recipient's pages at /l/, and the
-agency's app at the root. Security headers are set here for every response."""
+"""The one web application: the REST API at /api/v1, the MCP server at /mcp (streamable HTTP,
+same API keys), the recipient's pages at /l/, and the agency's app at the root. Security
+headers are set here for every response."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 from starlette.responses import Response
+from starlette.routing import Route
 
 from engagebill import __version__
 from engagebill.entrypoints.api.app import create_api
+from engagebill.entrypoints.mcp.server import http_endpoint
+from engagebill.entrypoints.web import recipient as recipient_pages
 from engagebill.services.ports import Context
 
 SECURITY_HEADERS = {
@@ -24,12 +28,20 @@ SECURITY_HEADERS = {
 
 
 def create_app(ctx: Context, *, public_url: str | None = None) -> FastAPI:
+    mcp = http_endpoint(ctx)
     app = FastAPI(
-        title="engagebill", version=__version__, docs_url=None, redoc_url=None, openapi_url=None
+        title="engagebill",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=mcp.lifespan,  # the MCP session manager runs as long as the app
     )
     app.state.ctx = ctx
     app.state.public_url = public_url
     app.mount("/api/v1", create_api(ctx, public_url=public_url))
+    app.router.routes.append(Route("/mcp", mcp.app, name="mcp"))  # every method, exact path
+    recipient_pages.install(app, ctx)  # /l/{token} and /static
 
     @app.middleware("http")
     async def security_headers(

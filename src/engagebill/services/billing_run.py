@@ -103,7 +103,7 @@ def gather_inputs(
     drawing &= uow.retainers.engagements_with_advances(organization_id)
     available = {
         eid: uow.retainers.advance_balance(
-            organization_id, eid, engagements[eid].currency
+            organization_id, eid, engagements[eid].currency, as_of
         ).available
         for eid in drawing
     }

@@ -28,6 +28,7 @@ from engagebill.domain.money import Money
 from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.parties import BillingEntity, Organization
 from engagebill.domain.purchase_orders import Warning
+from engagebill.services.delivery import enqueue_link_emails, invoice_email_text
 from engagebill.services.lines import LineInput, parse_lines
 from engagebill.services.links import IssuedLink, issue_links_to_contacts
 from engagebill.services.ports import Context, UnitOfWork
@@ -294,6 +295,19 @@ def send_invoice(
         document_type=DocumentType.INVOICE,
         document_id=invoice.id,
         client_id=invoice.client_id,
+    )
+    subject, intro = invoice_email_text(
+        number, organization.name, invoice.totals().due.format(), invoice.current.due_date
+    )
+    enqueue_link_emails(
+        ctx,
+        uow,
+        organization_id=organization_id,
+        document_type=DocumentType.INVOICE,
+        document_id=invoice.id,
+        subject=subject,
+        intro=intro,
+        issued=links,
     )
     if issued is not None:
         issued.extend(links)

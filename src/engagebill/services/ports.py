@@ -11,15 +11,23 @@ import secrets
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from email.message import EmailMessage
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from engagebill.domain.access import ApiKey, PrivateLink
 from engagebill.domain.advances import Advance, AdvanceBalance
 from engagebill.domain.credit_notes import CreditNote
+from engagebill.domain.delivery import (
+    Channel,
+    DeliverySettings,
+    OutboxMessage,
+    Status,
+    WebhookEndpoint,
+)
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.events import DomainEvent, EventRecord
-from engagebill.domain.invoices import Invoice
+from engagebill.domain.invoices import Invoice, InvoiceKind
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.money import Money
 from engagebill.domain.numbering import NumberFormat, SeriesKind
@@ -28,6 +36,9 @@ from engagebill.domain.purchase_orders import PurchaseOrder
 from engagebill.domain.quotes import Milestone, MilestoneState, Quote
 from engagebill.domain.schedules import FirstBusinessDay, RetainerSchedule
 from engagebill.domain.work import WorkItem, WorkState
+
+if TYPE_CHECKING:  # documents.py builds on this module (it takes a Context)
+    from engagebill.services.documents import Document
 
 
 class Clock(Protocol):
@@ -74,6 +85,41 @@ class InvoiceSummary:
     created_at: datetime
     paid: Money
     credited: Money
+    net: Money  # the current version's net (revenue)
+    prepaid: Money  # advance applied (BT-113): what is owed is gross - prepaid - credited - paid
+    kind: InvoiceKind = InvoiceKind.STANDARD
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNoteFilter:
+    """What ``CreditNoteRepository.list`` narrows by; ``after`` is the keyset cursor."""
+
+    client_id: str | None = None
+    engagement_id: str | None = None
+    invoice_id: str | None = None
+    issued_from: date | None = None
+    issued_to: date | None = None
+    after: tuple[datetime, str] | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class CreditNoteSummary:
+    """One row of a credit-note list, read without its lines."""
+
+    id: str
+    number: str
+    invoice_id: str
+    invoice_number: str
+    invoice_kind: InvoiceKind
+    client_id: str
+    engagement_id: str
+    currency: str
+    issue_date: date
+    reason: str
+    net: Money
+    gross: Money
+    created_at: datetime
 
 
 class OrganizationRepository(Protocol):
@@ -125,6 +171,10 @@ class PurchaseOrderRepository(Protocol):
         self, organization_id: str, engagement_id: str | None = None
     ) -> list[PurchaseOrder]: ...
 
+    def consumed_all(self, organization_id: str) -> dict[str, Money]:
+        """Every PO's consumption at once (for a billing run)."""
+        ...
+
     def consumed(
         self,
         organization_id: str,
@@ -136,6 +186,10 @@ class PurchaseOrderRepository(Protocol):
 
 class InvoiceRepository(Protocol):
     def add(self, invoice: Invoice) -> None: ...
+
+    def add_many(self, invoices: Sequence[Invoice]) -> None:
+        """New drafts in bulk; ``Conflict`` if any billing key exists already."""
+        ...
 
     def get(
         self, organization_id: str, invoice_id: str, *, for_update: bool = False
@@ -154,6 +208,10 @@ class CreditNoteRepository(Protocol):
     def get(self, organization_id: str, credit_note_id: str) -> CreditNote: ...
 
     def for_invoice(self, organization_id: str, invoice_id: str) -> list[CreditNote]: ...
+
+    def list(self, organization_id: str, query: CreditNoteFilter) -> list[CreditNoteSummary]:
+        """Newest first, by (created_at, id)."""
+        ...
 
 
 class NumberSeries(Protocol):
@@ -176,6 +234,28 @@ class EventLog(Protocol):
     def records(self, organization_id: str) -> Iterator[EventRecord]: ...
 
     def for_subject(self, organization_id: str, subject_id: str) -> list[EventRecord]: ...
+
+    def after(self, organization_id: str, seq: int, limit: int) -> list[EventRecord]:
+        """Events with a sequence number above ``seq``, in order."""
+        ...
+
+    def page(
+        self,
+        organization_id: str,
+        *,
+        after_seq: int = 0,
+        limit: int = 100,
+        subject_id: str | None = None,
+    ) -> list[EventRecord]:
+        """Events after ``after_seq``, oldest first (the sequence number is the cursor)."""
+        ...
+
+    def last_occurrences(
+        self, organization_id: str, kinds: Sequence[str]
+    ) -> dict[tuple[str, str], datetime]:
+        """When each subject last had an event of each of these kinds: (subject id, kind) ->
+        time. One grouped query, so reports need not read every subject's history."""
+        ...
 
     def organizations(self) -> list[str]: ...
 
@@ -207,6 +287,10 @@ class RetainerRepository(Protocol):
 
     def mark_advance_invoiced(self, organization_id: str, advance_id: str, invoice_id: str) -> None:
         """Set the advance's invoice; ``Conflict`` if it already has one."""
+        ...
+
+    def engagements_with_advances(self, organization_id: str) -> set[str]:
+        """Engagements that have issued an advance invoice (the only ones with a balance)."""
         ...
 
     def advance_balance(
@@ -242,6 +326,12 @@ class QuoteRepository(Protocol):
 
     def save_milestone(self, milestone: Milestone) -> None: ...
 
+    def mark_milestones_invoiced(
+        self, organization_id: str, invoice_by_milestone: dict[str, str]
+    ) -> None:
+        """signed_off -> invoiced for exactly these milestones, or ``ConcurrencyConflict``."""
+        ...
+
     def milestones(
         self,
         organization_id: str,
@@ -268,6 +358,11 @@ class WorkRepository(Protocol):
         quote_id: str | None = None,
         limit: int | None = None,
     ) -> list[WorkItem]: ...
+
+    def mark_billed_many(self, organization_id: str, invoice_by_item: dict[str, str]) -> None:
+        """approved -> billed for exactly these items (each to its invoice), or
+        ``ConcurrencyConflict``."""
+        ...
 
     def mark_billed(
         self, organization_id: str, work_item_ids: Sequence[str], invoice_id: str
@@ -329,6 +424,85 @@ class LinkRepository(Protocol):
     def views(self, organization_id: str, link_id: str) -> list[datetime]: ...
 
 
+class OutboxRepository(Protocol):
+    def enqueue(self, messages: Sequence[OutboxMessage]) -> int: ...
+
+    def claim_marker(
+        self, organization_id: str, key: str, marker_id: str, at: datetime
+    ) -> bool: ...
+
+    def claim_due(
+        self, now: datetime, *, limit: int, lease_until: datetime
+    ) -> list[OutboxMessage]: ...
+
+    def mark_delivered(self, message_id: str, at: datetime, payload: dict[str, Any]) -> None: ...
+
+    def mark_failed(
+        self, message_id: str, error: str, attempts: int, retry_at: datetime | None
+    ) -> None: ...
+
+    def messages(
+        self,
+        organization_id: str,
+        *,
+        channel: Channel | None = None,
+        status: Status | None = None,
+        limit: int = 1000,
+    ) -> list[OutboxMessage]: ...
+
+    def add_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+
+    def endpoints(
+        self, organization_id: str, *, active_only: bool = True
+    ) -> list[WebhookEndpoint]: ...
+
+    def get_endpoint(self, organization_id: str, endpoint_id: str) -> WebhookEndpoint: ...
+
+    def deactivate_endpoint(self, organization_id: str, endpoint_id: str) -> None: ...
+
+    def cursor(self, organization_id: str) -> int: ...
+
+    def set_cursor(self, organization_id: str, last_seq: int) -> None: ...
+
+    def settings(self, organization_id: str) -> DeliverySettings: ...
+
+    def save_settings(self, organization_id: str, settings: DeliverySettings) -> None: ...
+
+
+class Mailer(Protocol):
+    """Hands one email to a mail server (or a folder). Raises on failure."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class WebhookSender(Protocol):
+    """POSTs a body; returns the HTTP status, raises on network failure."""
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
+
+
+class PdfRenderer(Protocol):
+    """Turns an issued document into its PDF; ``cii`` is embedded as Factur-X when given."""
+
+    def render(self, document: Document, *, cii: bytes | None) -> bytes: ...
+
+
+class CiiRenderer(Protocol):
+    """The document's EN 16931 invoice in UN/CEFACT CII syntax (a function such as
+    ``adapters.einvoice.cii.to_cii``)."""
+
+    def __call__(self, document: Document) -> bytes: ...
+
+
+EInvoiceSyntax = Literal["ubl", "cii"]
+
+
+class EInvoiceRenderer(Protocol):
+    """The document's EN 16931 e-invoice in UBL 2.1 or UN/CEFACT CII syntax."""
+
+    def render(self, document: Document, syntax: EInvoiceSyntax) -> bytes: ...
+
+
 class UnitOfWork(Protocol):
     # Read-only members, so that an adapter may expose its concrete repository types.
     @property
@@ -373,6 +547,9 @@ class UnitOfWork(Protocol):
     @property
     def links(self) -> LinkRepository: ...
 
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
     def __enter__(self) -> UnitOfWork: ...
 
     def __exit__(
@@ -416,3 +593,7 @@ class Context:
     calendars: Calendars = field(default_factory=WeekdayCalendars)
     tokens: Callable[[], str] = field(default=lambda: secrets.token_urlsafe(32))
     settings: dict[str, object] = field(default_factory=dict)
+    # Document renderers; optional, so a context built for tests or scripts needs none.
+    pdf_renderer: PdfRenderer | None = None
+    cii_renderer: CiiRenderer | None = None
+    einvoice_renderer: EInvoiceRenderer | None = None

@@ -1,25 +1,83 @@
-"""What a recipient can do through an invoice link: amend, request a change, approve.
+"""What a recipient can do through a private link, and what the link shows them.
+
+Invoice links: amend (PO number, billing entity, cost centre), request a change, approve.
+Quote links: accept by typed name (bound to the hash of the version shown) or decline.
+Milestone links: sign the milestone off by typed name, which makes it invoiceable.
 
 Each action resolves the link first (unknown, revoked and expired links are refused), checks
-that it is an invoice link, and acts as that link's recipient on that invoice only.
+that it is a link for that kind of document, and acts as that link's recipient on that
+document only. ``open_document`` reads what a link opens for display and writes nothing: a
+view is recorded only by ``links.record_view``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from engagebill.domain.access import DocumentType, PrivateLink
 from engagebill.domain.errors import NotFound
 from engagebill.domain.invoices import Invoice
-from engagebill.services import recipient
-from engagebill.services.links import open_link
+from engagebill.domain.quotes import Milestone, Quote
+from engagebill.services import quotes, recipient
+from engagebill.services.links import open_link, resolve
 from engagebill.services.parties import EntityInput
 from engagebill.services.ports import Context
 
 
-def _invoice_link(ctx: Context, token: str) -> PrivateLink:
+@dataclass(frozen=True, slots=True)
+class LinkedDocument:
+    """What a link opens, read in one transaction: the link, exactly one document, and the
+    names the recipient's page shows around it."""
+
+    link: PrivateLink
+    sender: str  # the seller as printed (invoices) or the organization's legal name
+    engagement_name: str
+    invoice: Invoice | None = None
+    quote: Quote | None = None
+    milestone: Milestone | None = None
+
+
+def open_document(ctx: Context, token: str) -> LinkedDocument:
+    """The document a link opens, for display; NotFound or Gone as ``links.resolve``."""
+    with ctx.uow() as uow:
+        link = resolve(uow, token, ctx.clock.now())
+        org = link.organization_id
+        organization = uow.organizations.get(org)
+        if link.document_type is DocumentType.INVOICE:
+            invoice = uow.invoices.get(org, link.document_id)
+            seller = invoice.current.seller
+            return LinkedDocument(
+                link,
+                seller.name if seller else organization.legal_name,
+                uow.engagements.get(org, invoice.engagement_id).name,
+                invoice=invoice,
+            )
+        if link.document_type is DocumentType.QUOTE:
+            quote = uow.quotes.get(org, link.document_id)
+            return LinkedDocument(
+                link,
+                organization.legal_name,
+                uow.engagements.get(org, quote.engagement_id).name,
+                quote=quote,
+            )
+        milestone = uow.quotes.get_milestone(org, link.document_id)
+        return LinkedDocument(
+            link,
+            organization.legal_name,
+            uow.engagements.get(org, milestone.engagement_id).name,
+            milestone=milestone,
+        )
+
+
+def _link_for(ctx: Context, token: str, kind: DocumentType) -> PrivateLink:
     link = open_link(ctx, token)
-    if link.document_type is not DocumentType.INVOICE:
-        raise NotFound("this link is not for an invoice", code="link.not_found")
+    if link.document_type is not kind:
+        raise NotFound(f"this link is not for a {kind.value}", code="link.not_found")
     return link
+
+
+def _invoice_link(ctx: Context, token: str) -> PrivateLink:
+    return _link_for(ctx, token, DocumentType.INVOICE)
 
 
 def link_amend(
@@ -57,4 +115,35 @@ def link_approve(ctx: Context, token: str, *, name: str) -> Invoice:
     link = _invoice_link(ctx, token)
     return recipient.approve_invoice(
         ctx, organization_id=link.organization_id, invoice_id=link.document_id, name=name
+    )
+
+
+def link_accept_quote(
+    ctx: Context, token: str, *, name: str, shown_hash: str | None = None
+) -> Quote:
+    """Accept the quote by typed name; ``shown_hash`` is the hash of the version the page
+    showed, so a revision published in between is refused rather than accepted unseen."""
+    link = _link_for(ctx, token, DocumentType.QUOTE)
+    return quotes.accept_quote(
+        ctx,
+        organization_id=link.organization_id,
+        quote_id=link.document_id,
+        name=name,
+        shown_hash=shown_hash,
+    )
+
+
+def link_decline_quote(ctx: Context, token: str, *, reason: str) -> Quote:
+    link = _link_for(ctx, token, DocumentType.QUOTE)
+    return quotes.decline_quote(
+        ctx, organization_id=link.organization_id, quote_id=link.document_id, reason=reason
+    )
+
+
+def link_sign_off_milestone(ctx: Context, token: str, *, name: str) -> quotes.SignOff:
+    """Sign the milestone off by typed name; it is invoiced at once (see
+    ``quotes.sign_off_milestone``)."""
+    link = _link_for(ctx, token, DocumentType.MILESTONE)
+    return quotes.sign_off_milestone(
+        ctx, organization_id=link.organization_id, milestone_id=link.document_id, by=name
     )

@@ -58,7 +58,9 @@ def create_schedule(
         rate = (
             check_rate(category, parse_decimal(vat_rate, field="VAT rate", code="vat.invalid_rate"))
             if vat_rate is not None
-            else engagement.vat_rate
+            # A category without a rate takes the engagement's rate, which must suit it (an
+            # AE advance on a 21% engagement would make every later billing plan fail).
+            else check_rate(category, engagement.vat_rate)
         )
         money = Money.of(amount, engagement.currency)
         if money.amount <= 0 or not money.is_whole_minor():
@@ -140,7 +142,9 @@ def create_advance(
         rate = (
             check_rate(category, parse_decimal(vat_rate, field="VAT rate", code="vat.invalid_rate"))
             if vat_rate is not None
-            else engagement.vat_rate
+            # A category without a rate takes the engagement's rate, which must suit it (an
+            # AE advance on a 21% engagement would make every later billing plan fail).
+            else check_rate(category, engagement.vat_rate)
         )
         money = Money.of(amount, engagement.currency)
         if money.amount <= 0 or not money.is_whole_minor():

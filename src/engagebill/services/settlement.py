@@ -101,69 +101,83 @@ def issue_credit_note(
     reason: str,
     lines: Sequence[LineInput] | None = None,
     issue_date: date | None = None,
+    uow: UnitOfWork | None = None,
 ) -> CreditNote:
-    """Issue a credit note against an issued invoice; without lines, credit it in full."""
+    """Issue a credit note against an issued invoice; without lines, credit it in full.
+
+    ``uow`` lets a larger use case (an advance refund) issue it inside that use case's
+    transaction.
+    """
+    if uow is None:
+        with ctx.uow() as own:
+            note = issue_credit_note(
+                ctx,
+                organization_id=organization_id,
+                invoice_id=invoice_id,
+                reason=reason,
+                lines=lines,
+                issue_date=issue_date,
+                uow=own,
+            )
+            own.commit()
+        return note
     why = require_text(reason, "credit note reason", max_length=2000)
     now = ctx.clock.now()
-    with ctx.uow() as uow:
-        invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
-        next_state(invoice.state, InvoiceAction.CREDIT_PART)
-        content = (
-            parse_lines(lines, invoice.currency)
-            if lines is not None
-            else _remaining_lines(uow, invoice)
+    invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
+    next_state(invoice.state, InvoiceAction.CREDIT_PART)
+    content = (
+        parse_lines(lines, invoice.currency)
+        if lines is not None
+        else _remaining_lines(uow, invoice)
+    )
+    if not content:
+        raise RuleViolation("a credit note needs at least one line", code="credit_note.no_lines")
+    if any(line.net.amount <= 0 for line in content):
+        raise RuleViolation(
+            "credit note lines are positive amounts taken off the invoice",
+            code="credit_note.negative_line",
         )
-        if not content:
-            raise RuleViolation(
-                "a credit note needs at least one line", code="credit_note.no_lines"
-            )
-        if any(line.net.amount <= 0 for line in content):
-            raise RuleViolation(
-                "credit note lines are positive amounts taken off the invoice",
-                code="credit_note.negative_line",
-            )
-        buyer, seller = invoice.effective_buyer(), invoice.current.seller
-        assert buyer is not None and seller is not None
-        day = issue_date or ctx.clock.today()
-        po = invoice.effective_purchase_order()
-        note = CreditNote(
-            id=ctx.ids("cn"),
-            organization_id=organization_id,
-            invoice_id=invoice.id,
-            invoice_number=invoice.number or "",
-            client_id=invoice.client_id,
-            engagement_id=invoice.engagement_id,
-            currency=invoice.currency,
-            number="",
-            issue_date=day,
-            lines=content,
-            reason=why,
-            seller=seller,
-            buyer=buyer,
-            created_at=now,
-            purchase_order_number=po.number if po else "",
-        )
-        totals = note.totals()
-        invoice.apply_credit(totals.net, totals.gross, credit_note_id=note.id, at=now)
-        note.number = uow.numbers.take(organization_id, SeriesKind.CREDIT_NOTE, day)
-        note.content_hash = hashlib.sha256(
-            json.dumps(
-                {
-                    "number": note.number,
-                    "invoice_number": note.invoice_number,
-                    "issue_date": day.isoformat(),
-                    "reason": why,
-                    "currency": note.currency,
-                    "seller": seller.to_dict(),
-                    "buyer": buyer.to_dict(),
-                    "lines": [line_to_dict(line) for line in content],
-                },
-                sort_keys=True,
-                separators=(",", ":"),
-            ).encode()
-        ).hexdigest()
-        uow.credit_notes.add(note)
-        uow.events.append(organization_id, [note.issued_event()])
-        store(uow, invoice)
-        uow.commit()
+    buyer, seller = invoice.effective_buyer(), invoice.current.seller
+    assert buyer is not None and seller is not None
+    day = issue_date or ctx.clock.today()
+    po = invoice.effective_purchase_order()
+    note = CreditNote(
+        id=ctx.ids("cn"),
+        organization_id=organization_id,
+        invoice_id=invoice.id,
+        invoice_number=invoice.number or "",
+        client_id=invoice.client_id,
+        engagement_id=invoice.engagement_id,
+        currency=invoice.currency,
+        number="",
+        issue_date=day,
+        lines=content,
+        reason=why,
+        seller=seller,
+        buyer=buyer,
+        created_at=now,
+        purchase_order_number=po.number if po else "",
+    )
+    totals = note.totals()
+    invoice.apply_credit(totals.net, totals.gross, credit_note_id=note.id, at=now)
+    note.number = uow.numbers.take(organization_id, SeriesKind.CREDIT_NOTE, day)
+    note.content_hash = hashlib.sha256(
+        json.dumps(
+            {
+                "number": note.number,
+                "invoice_number": note.invoice_number,
+                "issue_date": day.isoformat(),
+                "reason": why,
+                "currency": note.currency,
+                "seller": seller.to_dict(),
+                "buyer": buyer.to_dict(),
+                "lines": [line_to_dict(line) for line in content],
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+    ).hexdigest()
+    uow.credit_notes.add(note)
+    uow.events.append(organization_id, [note.issued_event()])
+    store(uow, invoice)
     return note

@@ -164,6 +164,15 @@ class SqlEventLog:
         for row in result:
             yield self._record(row)
 
+    def after(self, organization_id: str, seq: int, limit: int) -> list[EventRecord]:
+        rows = self.conn.execute(
+            select(t.events)
+            .where(t.events.c.organization_id == organization_id, t.events.c.seq > seq)
+            .order_by(t.events.c.seq)
+            .limit(limit)
+        )
+        return [self._record(r) for r in rows]
+
     def for_subject(self, organization_id: str, subject_id: str) -> list[EventRecord]:
         rows = self.conn.execute(
             select(t.events)

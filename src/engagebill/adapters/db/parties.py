@@ -388,7 +388,13 @@ class SqlPurchaseOrders:
             & i.c.state.not_in([InvoiceState.DRAFT.value, InvoiceState.VOID.value])
         )
         billed = self.conn.execute(
-            select(i.c.purchase_order_id, i.c.currency, func.sum(v.c.net_minor))
+            # An advance is consumed when invoiced; the work it later pays for only adds
+            # what the advance did not cover.
+            select(
+                i.c.purchase_order_id,
+                i.c.currency,
+                func.sum(v.c.net_minor - v.c.advance_used_minor),
+            )
             .select_from(
                 i.join(v, (v.c.invoice_id == i.c.id) & (v.c.version == i.c.current_version))
             )
@@ -425,7 +431,7 @@ class SqlPurchaseOrders:
             & i.c.state.not_in([InvoiceState.DRAFT.value, InvoiceState.VOID.value])
         )
         query = (
-            select(func.coalesce(func.sum(v.c.net_minor), 0))
+            select(func.coalesce(func.sum(v.c.net_minor - v.c.advance_used_minor), 0))
             .select_from(
                 v.join(i, (i.c.id == v.c.invoice_id) & (i.c.current_version == v.c.version))
             )

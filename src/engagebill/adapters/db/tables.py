@@ -523,3 +523,57 @@ link_views = Table(
     Column("viewed_at", UtcDateTime, nullable=False),
     Index("ix_link_views_link", "link_id"),
 )
+
+# --- delivery: the outbox, webhook endpoints and their cursors ---------------------------------
+
+# Every message that leaves engagebill (email, webhook call) is a row here, written in the
+# transaction that caused it. ``dedupe_key`` is unique: an invoice's reminder for one rule and
+# day, or one event for one endpoint, can be enqueued only once however often workers run.
+# Workers claim rows by setting ``claimed_until`` (with SKIP LOCKED on PostgreSQL).
+outbox = Table(
+    "outbox",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    Column("channel", String(20), nullable=False),
+    Column("dedupe_key", String(300), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    UniqueConstraint("dedupe_key"),
+    Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    Column("url", String(2000), nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("events", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# How far the worker has turned each organization's events into webhook deliveries.
+webhook_cursors = Table(
+    "webhook_cursors",
+    metadata,
+    Column("organization_id", String(ID), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+delivery_settings = Table(
+    "delivery_settings",
+    metadata,
+    Column("organization_id", String(ID), ForeignKey("organizations.id"), primary_key=True),
+    Column("attach_pdf", Boolean, nullable=False, default=False),
+    Column("unopened_after_days", Integer, nullable=False, default=3),
+    Column("overdue_reminders", Boolean, nullable=False, default=True),
+)

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from engagebill.adapters.db.access import SqlApiKeys, SqlIdempotency, SqlLinks
 from engagebill.adapters.db.invoices import SqlCreditNotes, SqlInvoices
 from engagebill.adapters.db.ledger import SqlEventLog, SqlNumberSeries
+from engagebill.adapters.db.outbox import SqlOutbox
 from engagebill.adapters.db.parties import (
     SqlClients,
     SqlEngagements,
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeys(self.conn)
         self.idempotency = SqlIdempotency(self.conn)
         self.links = SqlLinks(self.conn)
+        self.outbox = SqlOutbox(self.conn)
         return self
 
     def __exit__(

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from engagebill import __version__
 from engagebill.entrypoints.api import problems
+from engagebill.entrypoints.api.deps import refuse_nul
 from engagebill.entrypoints.api.idempotency import IdempotencyMiddleware
-from engagebill.entrypoints.api.routes import invoices
+from engagebill.entrypoints.api.routes import (
+    billing_runs,
+    clients,
+    credit_notes,
+    einvoices,
+    engagements,
+    events,
+    invoices,
+    purchase_orders,
+    reports,
+    retainers,
+)
 from engagebill.services.ports import Context
 
 DESCRIPTION = """\
@@ -27,6 +39,8 @@ def create_api(ctx: Context, *, public_url: str | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        responses=problems.RESPONSES,
+        dependencies=[Depends(refuse_nul)],
     )
     api.state.ctx = ctx
     api.state.public_url = public_url
@@ -37,4 +51,15 @@ def create_api(ctx: Context, *, public_url: str | None = None) -> FastAPI:
     return api
 
 
-ROUTERS = [invoices]
+ROUTERS = [
+    invoices,
+    clients,
+    engagements,
+    purchase_orders,
+    retainers,
+    credit_notes,
+    einvoices,
+    billing_runs,
+    events,
+    reports,
+]

@@ -1,14 +1,45 @@
-"""Request dependencies: the application context, and the caller's API key."""
+"""Request dependencies: the application context, the caller's API key, and the refusal of
+NUL characters that every request goes through."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
 from engagebill.domain.access import ApiKey
+from engagebill.domain.errors import ValidationError
 from engagebill.services.access import Unauthorized, authenticate
 from engagebill.services.ports import Context
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse a NUL character anywhere in the path, the query or a JSON body.
+
+    No name, number or id ever holds one, and PostgreSQL can neither store nor compare text
+    that does: without this, such input would reach the database and fail there, a 500.
+    """
+    query = [item for pair in request.query_params.multi_items() for item in pair]
+    body: Any = None
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            body = await request.json()  # parsed once already by FastAPI; this is its cache
+        except ValueError:
+            body = None  # FastAPI has answered malformed JSON with a 422 before we get here
+    if _holds_nul([request.url.path, *query]) or _holds_nul(body):
+        raise ValidationError(
+            "text must not contain NUL characters", code="validation.nul_character"
+        )
 
 
 def get_ctx(request: Request) -> Context:

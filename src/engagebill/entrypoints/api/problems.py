@@ -42,6 +42,44 @@ STATUS: list[tuple[type[DomainError], int]] = [
 
 PROBLEM_JSON = "application/problem+json"
 
+# How every error response looks, documented on every operation (instead of FastAPI's default
+# 422 schema, which is not what this API sends) so that clients and schema checks see it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "code"],
+    "properties": {
+        "type": {"type": "string", "examples": ["urn:engagebill:problem:invoice.not_found"]},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string", "description": "Stable; match on this."},
+        "details": {"type": "object"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "location": {"type": "array", "items": {"type": "string"}},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+    for status, description in [
+        (400, "Bad request"),
+        (401, "No valid API key"),
+        (403, "The API key may only read"),
+        (404, "Not found, or another organization's"),
+        (409, "Conflict: lifecycle, duplicate or Idempotency-Key reuse"),
+        (422, "Invalid input; nothing was written"),
+    ]
+}
+
 
 def status_of(error: DomainError) -> int:
     for cls, status in STATUS:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
+from annotated_types import Ge, Le
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from engagebill.domain.credit_notes import CreditNote
@@ -15,6 +16,12 @@ from engagebill.domain.purchase_orders import Warning
 from engagebill.services.lines import LineInput
 
 Decimalish = Annotated[StrictStr, Field(pattern=r"^-?\d{1,15}(\.\d{1,8})?$", examples=["1250.00"])]
+
+# A business date: wide enough for any agreement, narrow enough that date arithmetic (due
+# dates, schedule periods, month ends) never leaves the calendar Python can represent.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]
 
 
 class Model(BaseModel):
@@ -46,7 +53,7 @@ class LineIn(Model):
     unit: Annotated[str, Field(min_length=1, max_length=20)] = "C62"
     vat_category: Annotated[str, Field(pattern=r"^(S|Z|E|AE|K|G|O)$")] = "S"
     vat_rate: Decimalish = "21"
-    service_date: date | None = None
+    service_date: Day | None = None
     person: Annotated[str, Field(max_length=200)] | None = None
     requester: Annotated[str, Field(max_length=200)] | None = None
     approval_ref: Annotated[str, Field(max_length=500)] | None = None

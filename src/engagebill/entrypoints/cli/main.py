@@ -9,11 +9,13 @@ from rich.table import Table
 
 from engagebill.adapters.db.migrate import head_revision, upgrade
 from engagebill.entrypoints.cli.common import console, err_console, handle_errors, state
+from engagebill.entrypoints.cli.document_commands import credit_note_app
 from engagebill.entrypoints.cli.invoice_commands import invoice_app
+from engagebill.entrypoints.cli.mcp_commands import mcp
 from engagebill.entrypoints.cli.quote_commands import quote_app
 from engagebill.entrypoints.cli.retainer_commands import retainer_app
 from engagebill.entrypoints.cli.run_commands import run
-from engagebill.entrypoints.cli.server_commands import demo, keys_app, serve
+from engagebill.entrypoints.cli.server_commands import demo, keys_app, serve, worker
 from engagebill.entrypoints.cli.setup_commands import (
     client_app,
     engagement_app,
@@ -37,12 +39,15 @@ app.add_typer(client_app, name="client")
 app.add_typer(engagement_app, name="engagement")
 app.add_typer(po_app, name="po")
 app.add_typer(invoice_app, name="invoice")
+app.add_typer(credit_note_app, name="credit-note")
 app.add_typer(quote_app, name="quote")
 app.add_typer(work_app, name="work")
 app.add_typer(retainer_app, name="retainer")
 app.command("run")(handle_errors(run))
 app.command("serve")(handle_errors(serve))
 app.command("demo")(handle_errors(demo))
+app.command("mcp")(handle_errors(mcp))
+app.command("worker")(handle_errors(worker))
 app.add_typer(keys_app, name="keys")
 
 
@@ -105,3 +110,7 @@ def verify(org: Annotated[str | None, typer.Option(help="Only this organization"
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -129,3 +129,45 @@ def demo(
         markup=False,
     )
     console.print(f"demo: API key (shown once): {issued.secret}", markup=False)
+
+
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run one turn and exit")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between turns")] = 15.0,
+) -> None:
+    """Deliver the outbox: emails with private links, reminders and webhooks."""
+    import time
+
+    from engagebill.services import delivery
+
+    application = state.app()
+    mailer, sender = application.mailer(), application.webhook_sender()
+    where = (
+        application.settings.smtp_url.split("@")[-1]
+        if application.settings.smtp_url
+        else application.settings.mail_dir
+    )
+    console.print(f"worker: delivering mail to {where}", markup=False)
+    while True:
+        report = delivery.run_cycle(
+            application.ctx, mailer=mailer, sender=sender, pdf=_pdf_renderer()
+        )
+        if report.delivered or report.failed:
+            console.print(
+                f"worker: delivered {report.delivered}, failed {report.failed}"
+                f" ({report.dead} given up)",
+                markup=False,
+            )
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _pdf_renderer() -> object:
+    """The invoice PDF use case, for organizations that attach PDFs to their emails."""
+    import importlib
+
+    try:
+        return importlib.import_module("engagebill.services.pdfs").invoice_pdf
+    except (ImportError, AttributeError):
+        return None

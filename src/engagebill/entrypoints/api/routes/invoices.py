@@ -13,6 +13,7 @@ from engagebill.entrypoints.api import pagination
 from engagebill.entrypoints.api.deps import Ctx, Reader, Writer
 from engagebill.entrypoints.api.schemas import (
     CreditNoteOut,
+    Day,
     Decimalish,
     InvoiceOut,
     LineIn,
@@ -55,7 +56,7 @@ class InvoiceSummaryOut(Model):
 class DraftIn(Model):
     engagement_id: str
     lines: Annotated[list[LineIn], Field(default_factory=list, max_length=1000)]
-    issue_date: date | None = None
+    issue_date: Day | None = None
     purchase_order_id: str | None = Field(
         default=None, description="The PO to carry; omitted: the engagement's default PO"
     )
@@ -65,7 +66,7 @@ class DraftIn(Model):
 
 class DraftEditIn(Model):
     lines: Annotated[list[LineIn], Field(max_length=1000)] | None = None
-    issue_date: date | None = None
+    issue_date: Day | None = None
     purchase_order_id: str | None = Field(default=None, description="null removes the PO")
     notes: Annotated[str, Field(max_length=5000)] | None = None
 
@@ -98,14 +99,14 @@ class ReviseIn(Model):
 
 class PaymentIn(Model):
     amount: Decimalish
-    received_on: date | None = None
+    received_on: Day | None = None
     reference: Annotated[str, Field(max_length=200)] = ""
 
 
 class CreditIn(Model):
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
     lines: Annotated[list[LineIn], Field(max_length=1000)] | None = None
-    issue_date: date | None = None
+    issue_date: Day | None = None
 
 
 class ApproveIn(Model):

