@@ -30,7 +30,8 @@ run: $(STAMP)
 	@mkdir -p $(DATA)
 	ENGAGEBILL_DATABASE_URL=$(DB) $(RUN) engagebill db upgrade
 	ENGAGEBILL_DATABASE_URL=$(DB) $(RUN) engagebill demo --if-empty
-	ENGAGEBILL_DATABASE_URL=$(DB) $(RUN) engagebill serve --host $(HOST) --port $(PORT)
+	ENGAGEBILL_DATABASE_URL=$(DB) ENGAGEBILL_MAIL_DIR=$(abspath $(DATA))/mail \
+	  $(RUN) engagebill serve --host $(HOST) --port $(PORT) --with-worker
 
 ## test: the whole suite (PostgreSQL tests skip with a reason when no server is running)
 test: $(STAMP)

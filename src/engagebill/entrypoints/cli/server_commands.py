@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from engagebill.bootstrap import App
 from engagebill.entrypoints.cli.common import console, handle_errors, state
 from engagebill.entrypoints.cli.setup_commands import Org
 from engagebill.services import access
@@ -42,6 +43,14 @@ def serve(
             envvar="ENGAGEBILL_PUBLIC_URL", help="Base URL used in links sent to recipients"
         ),
     ] = None,
+    with_worker: Annotated[
+        bool,
+        typer.Option(
+            "--with-worker",
+            help="Also deliver the outbox from this process (one-process set-ups); with "
+            "several app servers run `engagebill worker` instead",
+        ),
+    ] = False,
 ) -> None:
     """Serve the REST API, the recipients' pages and the agency app."""
     import uvicorn
@@ -49,7 +58,11 @@ def serve(
     from engagebill.entrypoints.http import create_app
 
     application = state.app()
-    app = create_app(application.ctx, public_url=public_url)
+    base = public_url or f"http://{host}:{port}"
+    application.ctx.settings["public_url"] = base
+    app = create_app(application.ctx, public_url=base)
+    if with_worker:
+        _start_worker_thread(application)
     logging.getLogger("uvicorn.access").addFilter(_NoTokens())
     console.print(
         f"engagebill is running at http://{host}:{port}/  (API docs at "
@@ -161,6 +174,30 @@ def worker(
         if once:
             return
         time.sleep(interval)
+
+
+def _start_worker_thread(application: App, interval: float = 15.0) -> None:
+    """The delivery worker in a daemon thread of the server process (small set-ups)."""
+    import threading
+    import time
+
+    from engagebill.services import delivery
+
+    mailer, sender = application.mailer(), application.webhook_sender()
+
+    def loop() -> None:
+        while True:
+            try:
+                delivery.run_cycle(
+                    application.ctx, mailer=mailer, sender=sender, pdf=_pdf_renderer()
+                )
+            except Exception:  # keep serving; the next turn retries
+                logging.getLogger("engagebill.worker").exception("delivery turn failed")
+            time.sleep(interval)
+
+    threading.Thread(target=loop, name="engagebill-worker", daemon=True).start()
+    where = application.settings.smtp_url.split("@")[-1] or application.settings.mail_dir
+    console.print(f"worker: delivering mail to {where}", markup=False)
 
 
 def _pdf_renderer() -> object:

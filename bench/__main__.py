@@ -1,0 +1,134 @@
+"""Run every benchmark, each in its own process, and write docs/benchmarks.md.
+
+Each benchmark module prints one JSON object. Throughput figures are also given as a ratio to
+the raw-insert floor measured in this same run (a plain bulk insert of invoice rows: what the
+database alone can do), and compared with the previous recorded run (docs/benchmarks.json).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.machine import describe
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+CLIENTS = os.environ.get("BENCH_CLIENTS", "10000")
+
+# (name, module, arguments, the figures to report: key -> (label, unit, is_throughput))
+BENCHMARKS: list[tuple[str, str, list[str], dict[str, tuple[str, str, bool]]]] = [
+    ("billing_run_sqlite", "bench.billing_run", ["--db", "sqlite", "--clients", CLIENTS], {
+        "invoices_per_second": ("month-end run, invoices per second", "invoices/s", True),
+        "run_seconds": ("month-end run, duration", "s", False),
+        "created": ("invoices created", "", False),
+        "rerun_seconds": ("re-run (creates nothing), duration", "s", False),
+        "rerun_created": ("invoices created by the re-run", "", False),
+        "peak_rss_mb": ("peak memory (RSS)", "MB", False),
+        "floor_invoices_per_second": ("raw-insert floor", "invoices/s", False),
+    }),
+    ("billing_run_postgres", "bench.billing_run", ["--db", "postgres", "--clients", CLIENTS], {
+        "invoices_per_second": ("month-end run, invoices per second", "invoices/s", True),
+        "run_seconds": ("month-end run, duration", "s", False),
+        "created": ("invoices created", "", False),
+        "rerun_seconds": ("re-run (creates nothing), duration", "s", False),
+        "rerun_created": ("invoices created by the re-run", "", False),
+        "peak_rss_mb": ("peak memory (RSS)", "MB", False),
+        "floor_invoices_per_second": ("raw-insert floor", "invoices/s", False),
+    }),
+    ("pdf", "bench.pdf", [], {}),
+    ("http_flows", "bench.http_flows", [], {}),
+]
+
+
+def run_one(module: str, args: list[str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    done = subprocess.run(  # noqa: S603 - our own module, our own arguments
+        [sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
+        timeout=3600, check=False)
+    if done.returncode != 0:
+        return {"error": (done.stderr or done.stdout).strip().splitlines()[-1:]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def main() -> None:
+    previous: dict[str, Any] = {}
+    record = DOCS / "benchmarks.json"
+    if record.exists():
+        previous = json.loads(record.read_text())
+    results: dict[str, Any] = {}
+    for name, module, args, _ in BENCHMARKS:
+        if importlib.util.find_spec(module) is None:
+            continue
+        print(f"bench: {name} ...", flush=True)
+        results[name] = run_one(module, args)
+        print(f"bench: {name}: {json.dumps(results[name])}", flush=True)
+    floor = next((r.get("floor_invoices_per_second") for r in results.values()
+                  if isinstance(r, dict) and r.get("floor_invoices_per_second")), None)
+    now = datetime.now(UTC)
+    DOCS.mkdir(exist_ok=True)
+    record.write_text(json.dumps({"date": now.isoformat(timespec="seconds"),
+                                  "machine": describe(), "results": results},
+                                 indent=2, sort_keys=True) + "\n")
+    (DOCS / "benchmarks.md").write_text(render(now, results, previous.get("results", {}),
+                                               floor))
+    print(f"bench: wrote {DOCS / 'benchmarks.md'}")
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, (int, float)) else str(value)
+
+
+def render(now: datetime, results: dict[str, Any], previous: dict[str, Any],
+           floor: float | None) -> str:
+    machine = describe()
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (see bench/README.md). Figures are from one run on the "
+        "machine below; ratios compare a throughput with the raw-insert floor measured in the "
+        "same run (the SQLite bulk insert of the same invoice and line rows), and the last "
+        "column compares with the previous recorded run.",
+        "",
+        f"- date: {now.date().isoformat()}",
+        f"- machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']}, "
+        f"{machine['system']}, Python {machine['python']}",
+        "",
+        "| benchmark | figure | value | ratio to floor | previous | change |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, _module, _args, figures in BENCHMARKS:
+        result = results.get(name)
+        if result is None:
+            continue
+        if "error" in result:
+            lines.append(f"| {name} | failed | {' '.join(result['error'])} | | | |")
+            continue
+        keys = figures or {k: (k.replace("_", " "), "", k.endswith("per_second"))
+                           for k in result if isinstance(result[k], (int, float))}
+        for key, (label, unit, throughput) in keys.items():
+            if key not in result:
+                continue
+            value = result[key]
+            ratio = f"{value / floor:.3f}" if throughput and floor else ""
+            before = previous.get(name, {}).get(key)
+            change = ""
+            if isinstance(before, (int, float)) and before:
+                change = f"{(value - before) / before:+.0%}"
+            lines.append(f"| {name} | {label} | {_fmt(value)} {unit} | {ratio} | "
+                         f"{_fmt(before) if before is not None else ''} | {change} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
