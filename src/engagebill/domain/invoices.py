@@ -88,7 +88,10 @@ class InvoiceLine:
     @property
     def net(self) -> Money:
         """Line net amount (BT-131): quantity x price, half-up to the currency exponent."""
-        return Money(self.quantity * self.unit_price.amount, self.unit_price.currency).rounded()
+        price = self.unit_price
+        return Money._trusted(
+            round_half_up(self.quantity * price.amount, price.exponent), price.currency
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +107,11 @@ class Totals:
 
 
 def compute_totals(lines: list[InvoiceLine], currency: str, prepaid: Money | None = None) -> Totals:
-    net = Money.sum((line.net for line in lines), currency)
-    groups = vat_breakdown(((ln.vat_category, ln.vat_rate, ln.net) for ln in lines), currency)
+    nets = [line.net for line in lines]  # once per line: the breakdown reuses them
+    net = Money.sum(nets, currency)
+    groups = vat_breakdown(
+        ((ln.vat_category, ln.vat_rate, n) for ln, n in zip(lines, nets, strict=True)), currency
+    )
     vat = Money.sum((g.tax for g in groups), currency)
     gross = net + vat
     paid_ahead = prepaid if prepaid is not None else Money.zero(currency)

@@ -102,6 +102,15 @@ class Money:
 
     # construction -------------------------------------------------------------------------
     @classmethod
+    def _trusted(cls, amount: Decimal, currency: str) -> Money:
+        """Build from values already known valid (results of Money arithmetic), skipping
+        validation: planning a month end builds hundreds of thousands of these."""
+        value = object.__new__(cls)
+        object.__setattr__(value, "amount", amount)
+        object.__setattr__(value, "currency", currency)
+        return value
+
+    @classmethod
     def of(cls, amount: object, currency: str) -> Money:
         """Parse ``amount`` (decimal string, int or Decimal) exactly; floats are refused."""
         return cls(parse_decimal(amount), currency.upper() if isinstance(currency, str) else "")
@@ -114,14 +123,21 @@ class Money:
     def from_minor(cls, minor: int, currency: str) -> Money:
         """From integer minor units as stored (1234 EUR-cents -> 12.34 EUR)."""
         exponent = currency_exponent(currency)
-        return cls(Decimal(minor).scaleb(-exponent), currency)
+        return cls._trusted(Decimal(int(minor)).scaleb(-exponent), currency)
 
     @classmethod
     def sum(cls, amounts: Iterable[Money], currency: str) -> Money:
-        total = cls.zero(currency)
+        currency_exponent(currency)
+        total = Decimal(0)
         for amount in amounts:
-            total = total + amount
-        return total
+            if amount.currency != currency:
+                raise ValidationError(
+                    f"cannot mix {currency} and {amount.currency}",
+                    code="money.currency_mismatch",
+                    details={"currencies": [currency, amount.currency]},
+                )
+            total += amount.amount
+        return cls._trusted(total, currency)
 
     # conversion ---------------------------------------------------------------------------
     @property
@@ -130,7 +146,7 @@ class Money:
 
     def rounded(self) -> Money:
         """Half-up to the currency's exponent (EN 16931 amounts, invoice totals)."""
-        return Money(round_half_up(self.amount, self.exponent), self.currency)
+        return Money._trusted(round_half_up(self.amount, self.exponent), self.currency)
 
     def to_minor(self) -> int:
         """Integer minor units; refuses amounts that are not already whole minor units, and
@@ -175,20 +191,20 @@ class Money:
         return other
 
     def __add__(self, other: Money) -> Money:
-        return Money(self.amount + self._same_currency(other).amount, self.currency)
+        return Money._trusted(self.amount + self._same_currency(other).amount, self.currency)
 
     def __sub__(self, other: Money) -> Money:
-        return Money(self.amount - self._same_currency(other).amount, self.currency)
+        return Money._trusted(self.amount - self._same_currency(other).amount, self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money._trusted(-self.amount, self.currency)
 
     def __mul__(self, factor: Decimal | int) -> Money:
         if isinstance(factor, (bool, float)):
             raise ValidationError("cannot multiply money by a float", code="money.float_refused")
         if not isinstance(factor, (Decimal, int)):
             return NotImplemented
-        return Money(self.amount * factor, self.currency)
+        return Money._trusted(self.amount * factor, self.currency)
 
     __rmul__ = __mul__
 

@@ -86,20 +86,19 @@ def gather_inputs(
     ]
     work = [
         w
-        for w in uow.work.list(organization_id, states=[WorkState.APPROVED, WorkState.UNAPPROVED])
+        for w in uow.work.list(organization_id, states=[WorkState.APPROVED])
         if w.engagement_id in engagements
     ]
-    unapproved: dict[str, int] = {}
-    for item in work:
-        if item.state is WorkState.UNAPPROVED:
-            unapproved[item.engagement_id] = unapproved.get(item.engagement_id, 0) + 1
+    unapproved = {
+        eid: n
+        for eid, n in uow.work.unapproved_counts(organization_id).items()
+        if eid in engagements
+    }
     purchase_orders = {po.id: po for po in uow.purchase_orders.list(organization_id)}
     consumed = uow.purchase_orders.consumed_all(organization_id)
     # Advance balances only matter where something could draw them down, on engagements that
     # have an advance at all.
-    drawing = {m.engagement_id for m in milestones} | {
-        w.engagement_id for w in work if w.state is WorkState.APPROVED
-    }
+    drawing = {m.engagement_id for m in milestones} | {w.engagement_id for w in work}
     drawing &= uow.retainers.engagements_with_advances(organization_id)
     available = {
         eid: uow.retainers.advance_balance(
@@ -117,7 +116,7 @@ def gather_inputs(
         schedules=schedules,
         advances=advances,
         milestones=milestones,
-        work_items=[w for w in work if w.state is WorkState.APPROVED],
+        work_items=work,
         billed_keys=frozenset(uow.invoices.existing_billing_keys(organization_id, keys)),
         purchase_orders=purchase_orders,
         po_consumed=consumed,

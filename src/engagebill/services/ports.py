@@ -27,6 +27,7 @@ from engagebill.domain.delivery import (
 )
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.events import DomainEvent, EventRecord
+from engagebill.domain.invoice_templates import InvoiceTemplate
 from engagebill.domain.invoices import Invoice, InvoiceKind
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.money import Money
@@ -35,6 +36,7 @@ from engagebill.domain.parties import ApContact, BillingEntity, Client, Organiza
 from engagebill.domain.purchase_orders import PurchaseOrder
 from engagebill.domain.quotes import Milestone, MilestoneState, Quote
 from engagebill.domain.schedules import FirstBusinessDay, RetainerSchedule
+from engagebill.domain.users import User, WebSession
 from engagebill.domain.work import WorkItem, WorkState
 
 if TYPE_CHECKING:  # documents.py builds on this module (it takes a Context)
@@ -359,6 +361,10 @@ class WorkRepository(Protocol):
         limit: int | None = None,
     ) -> list[WorkItem]: ...
 
+    def unapproved_counts(self, organization_id: str) -> dict[str, int]:
+        """Unapproved work items per engagement (flagged in the billing plan)."""
+        ...
+
     def mark_billed_many(self, organization_id: str, invoice_by_item: dict[str, str]) -> None:
         """approved -> billed for exactly these items (each to its invoice), or
         ``ConcurrencyConflict``."""
@@ -469,6 +475,38 @@ class OutboxRepository(Protocol):
     def save_settings(self, organization_id: str, settings: DeliverySettings) -> None: ...
 
 
+class UserRepository(Protocol):
+    """Agency users (email unique across organizations) and their web sessions."""
+
+    def add(self, user: User) -> None:
+        """``Conflict`` (``user.email_taken``) when the email address is taken."""
+        ...
+
+    def get(self, user_id: str) -> User | None: ...
+
+    def by_email(self, email: str) -> User | None: ...
+
+    def list(self, organization_id: str) -> list[User]: ...
+
+    def set_password_hash(self, user_id: str, password_hash: str) -> None: ...
+
+    def add_session(self, session: WebSession) -> None: ...
+
+    def session(self, session_id: str) -> WebSession | None: ...
+
+    def revoke_session(self, session_id: str) -> None: ...
+
+
+class InvoiceTemplateRepository(Protocol):
+    def add(self, template: InvoiceTemplate) -> None: ...
+
+    def get(self, organization_id: str, template_id: str) -> InvoiceTemplate: ...
+
+    def list(self, organization_id: str) -> list[InvoiceTemplate]: ...
+
+    def delete(self, organization_id: str, template_id: str) -> None: ...
+
+
 class Mailer(Protocol):
     """Hands one email to a mail server (or a folder). Raises on failure."""
 
@@ -549,6 +587,12 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def invoice_templates(self) -> InvoiceTemplateRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -6,13 +6,15 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from engagebill.adapters.db import tables as t
 from engagebill.adapters.db.parties import not_found
 from engagebill.domain.errors import ConcurrencyConflict
 from engagebill.domain.money import Money
 from engagebill.domain.work import WorkItem, WorkState
+
+_STATES = {state.value: state for state in WorkState}  # a dict beats Enum() per row
 
 
 class SqlWorkItems:
@@ -60,7 +62,7 @@ class SqlWorkItems:
             description=row.description,
             requester=row.requester,
             approval_ref=row.approval_ref,
-            state=WorkState(row.state),
+            state=_STATES[row.state],
             created_at=row.created_at,
             override_reason=row.override_reason,
             quote_id=row.quote_id,
@@ -113,6 +115,15 @@ class SqlWorkItems:
         if limit is not None:
             query = query.limit(limit)
         return [self._item(r) for r in self.conn.execute(query)]
+
+    def unapproved_counts(self, organization_id: str) -> dict[str, int]:
+        c = t.work_items.c
+        rows = self.conn.execute(
+            select(c.engagement_id, func.count())
+            .where(c.organization_id == organization_id, c.state == WorkState.UNAPPROVED.value)
+            .group_by(c.engagement_id)
+        )
+        return {str(engagement): int(count) for engagement, count in rows}
 
     def mark_billed_many(self, organization_id: str, invoice_by_item: dict[str, str]) -> None:
         if not invoice_by_item:
