@@ -10,6 +10,7 @@ BT-19, BT-25, BT-113, BT-115) where they belong.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 from typer.testing import CliRunner
 
-from engagebill.adapters.einvoice import schematron
+from engagebill.adapters.einvoice import schematron, to_ubl
 from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.errors import RuleViolation, ValidationError
 from engagebill.domain.invoices import Invoice
@@ -39,6 +40,7 @@ from engagebill.services import (
     work,
 )
 from engagebill.services.access import create_api_key
+from engagebill.services.documents import credit_note_document
 from engagebill.services.quotes import QuoteItemInput
 from tests.support import (
     FixedClock,
@@ -62,8 +64,12 @@ NS = {
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
     "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100",
 }
-CII_SETTLEMENT = "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement"  # noqa: E501
-CII_AGREEMENT = "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeAgreement"  # noqa: E501
+CII_SETTLEMENT = (
+    "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeSettlement"
+)
+CII_AGREEMENT = (
+    "/rsm:CrossIndustryInvoice/rsm:SupplyChainTradeTransaction/ram:ApplicableHeaderTradeAgreement"
+)
 CII_TOTALS = f"{CII_SETTLEMENT}/ram:SpecifiedTradeSettlementHeaderMonetarySummation"
 
 
@@ -279,9 +285,7 @@ def test_milestone_invoice_carries_the_quote_and_the_po(world: World) -> None:
     ]
     assert doc.ubl("//cac:LegalMonetaryTotal/cbc:PayableAmount") == ["24200.00"]
     assert doc.cii(f"{CII_AGREEMENT}/ram:SpecifiedProcuringProject/ram:ID") == ["Q-2025-0001"]
-    assert doc.cii(f"{CII_AGREEMENT}/ram:SpecifiedProcuringProject/ram:Name") == [
-        "Website rebuild"
-    ]
+    assert doc.cii(f"{CII_AGREEMENT}/ram:SpecifiedProcuringProject/ram:Name") == ["Website rebuild"]
     assert doc.cii(f"{CII_AGREEMENT}/ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID") == [
         "PO-WEB-7"
     ]
@@ -357,7 +361,8 @@ def test_advance_drawn_down_shows_the_prepaid_amount(world: World) -> None:
         invoice_date=date(2025, 9, 12),
     )
     advance_invoice = send(
-        world, advances.invoice_advance(world.ctx, organization_id=world.org_id, advance_id=advance.id)
+        world,
+        advances.invoice_advance(world.ctx, organization_id=world.org_id, advance_id=advance.id),
     )
     approved_work(world, eng, date(2025, 9, 15), "Robin", "12", "Support: checkout incident")
     approved_work(world, eng, date(2025, 9, 19), "Robin", "18", "Support: release 4.2")
@@ -418,6 +423,19 @@ def test_credit_note_references_the_invoice_it_corrects(world: World) -> None:
         f"{CII_SETTLEMENT}/ram:InvoiceReferencedDocument/ram:FormattedIssueDateTime"
         "/qdt:DateTimeString"
     ) == ["20250303"]
+
+    # A credit note has no ProjectReference in UBL; a project reference goes where the
+    # binding puts it (the snapshot of a credit note holds none today).
+    document = replace(
+        credit_note_document(world.ctx, organization_id=world.org_id, credit_note_id=note.id),
+        quote_reference="Q-2025-0007",
+    )
+    with_project = to_ubl(document)
+    assert schematron.fatal(schematron.validate(with_project, "ubl")) == []
+    assert _texts(
+        etree.fromstring(with_project),
+        "/cn:CreditNote/cac:AdditionalDocumentReference[cbc:DocumentTypeCode='50']/cbc:ID",
+    ) == ["Q-2025-0007"]
 
     # Crediting the rest in full (both rates) gives a valid credit note too.
     rest = settlement.issue_credit_note(
@@ -652,7 +670,7 @@ def test_api_serves_xml_attachments_and_problems(sqlite_world: Any) -> None:
     assert unknown.json()["code"] == "einvoice.unknown_format"
     not_issued = client.get(f"/api/v1/invoices/{unsent.id}/einvoice", params={"format": "ubl"})
     assert (not_issued.status_code, not_issued.json()["code"]) == (422, "document.not_issued")
-    missing = client.get(f"/api/v1/credit-notes/cn_nope/einvoice", params={"format": "ubl"})
+    missing = client.get("/api/v1/credit-notes/cn_nope/einvoice", params={"format": "ubl"})
     assert missing.status_code == 404
 
 

@@ -546,6 +546,14 @@ def check_lines(lines: list[InvoiceLine], currency: str) -> None:
                 f"engagement bills in {currency}",
                 code="money.currency_mismatch",
             )
+    categories = {line.vat_category for line in lines}
+    if VatCategory.OUTSIDE_SCOPE in categories and len(categories) > 1:
+        # EN 16931 BR-O-11..14: a document with "not subject to VAT" lines has no others.
+        raise RuleViolation(
+            "lines not subject to VAT (O) cannot share an invoice with taxed lines; "
+            "invoice them separately",
+            code="vat.outside_scope_mixed",
+        )
     refs = [line.source_ref for line in lines if line.source_ref]
     if len(refs) != len(set(refs)):
         raise RuleViolation(

@@ -12,6 +12,7 @@ from engagebill.domain.invoices import InvoiceLine
 from engagebill.domain.money import Money, parse_decimal
 from engagebill.domain.parties import require_text
 from engagebill.domain.taxes import check_rate, parse_category
+from engagebill.domain.units import unit_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ def parse_line(line: LineInput, currency: str, *, position: int = 1) -> InvoiceL
         return InvoiceLine(
             description=require_text(line.description, "description", max_length=1000),
             quantity=parse_decimal(line.quantity, field="quantity", code="line.invalid_quantity"),
-            unit=require_text(line.unit, "unit", max_length=20),
+            unit=unit_code(require_text(line.unit, "unit", max_length=20)),
             unit_price=Money.of(line.unit_price, currency),
             vat_category=category,
             vat_rate=check_rate(

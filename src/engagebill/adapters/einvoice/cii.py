@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from engagebill.adapters.einvoice import fields
 from engagebill.domain.invoices import InvoiceLine, PartySnapshot

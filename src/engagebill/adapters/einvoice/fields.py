@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from engagebill.domain.errors import RuleViolation
 from engagebill.domain.invoices import InvoiceLine, PartySnapshot

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 from saxonche import PySaxonProcessor
 
 Syntax = Literal["ubl", "cii"]
@@ -58,7 +58,7 @@ class Failure:
 
     @property
     def fatal(self) -> bool:
-        return self.flag != "warning"
+        return self.flag == "fatal"
 
     def __str__(self) -> str:
         return f"[{self.flag}] {self.id} at {self.location}: {self.text}"
@@ -139,7 +139,8 @@ def _failures(svrl: bytes) -> list[Failure]:
         text = element.findtext(f"{{{SVRL}}}text") or ""
         failures.append(
             Failure(
-                id=element.get("id", ""),
+                # Some Factur-X asserts carry no id; they are still failures.
+                id=element.get("id") or "(unnamed rule)",
                 flag=element.get("flag", "fatal"),
                 location=_STEP_NAMESPACE.sub(r"\1", element.get("location", "")),
                 text=" ".join(text.split()),

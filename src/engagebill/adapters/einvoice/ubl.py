@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from engagebill.adapters.einvoice import fields
 from engagebill.domain.invoices import InvoiceLine, PartySnapshot
@@ -33,9 +33,9 @@ CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 
-# BT-11 on a credit note: UBL's CreditNote has no ProjectReference, so EN 16931 binds it to an
-# additional document reference of UNTDID 1001 type 50 ("price/sales catalogue response",
-# used by the binding as "project reference").
+# BT-11 on a credit note: UBL's CreditNote has no ProjectReference, so the EN 16931 binding
+# carries it as an additional document reference with document type code 50 (the CEN
+# schematron accepts that code on credit notes only).
 PROJECT_DOCUMENT_TYPE = "50"
 
 Element = Any  # lxml ships no type information

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from engagebill import __version__
-from engagebill.entrypoints.api import problems
+from engagebill.entrypoints.api import idempotency, problems
 from engagebill.entrypoints.api.deps import refuse_nul
 from engagebill.entrypoints.api.idempotency import IdempotencyMiddleware
 from engagebill.entrypoints.api.routes import (
@@ -48,6 +48,7 @@ def create_api(ctx: Context, *, public_url: str | None = None) -> FastAPI:
     for module in ROUTERS:
         api.include_router(module.router)
     api.add_middleware(IdempotencyMiddleware, ctx=ctx, prefix="")
+    idempotency.document(api)
     return api
 
 

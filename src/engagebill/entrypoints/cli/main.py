@@ -22,6 +22,7 @@ from engagebill.entrypoints.cli.setup_commands import (
     org_app,
     po_app,
 )
+from engagebill.entrypoints.cli.user_commands import users_app
 from engagebill.entrypoints.cli.work_commands import work_app
 from engagebill.services.audit import verify_chains
 
@@ -49,6 +50,7 @@ app.command("demo")(handle_errors(demo))
 app.command("mcp")(handle_errors(mcp))
 app.command("worker")(handle_errors(worker))
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 
 
 @app.callback()
