@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import PlainTextResponse
 from starlette.responses import Response
 from starlette.routing import Route
 
 from engagebill import __version__
 from engagebill.entrypoints.api.app import create_api
 from engagebill.entrypoints.mcp.server import http_endpoint
+from engagebill.entrypoints.web import agency as agency_app
 from engagebill.entrypoints.web import recipient as recipient_pages
 from engagebill.services.ports import Context
 
@@ -42,6 +43,7 @@ def create_app(ctx: Context, *, public_url: str | None = None) -> FastAPI:
     app.mount("/api/v1", create_api(ctx, public_url=public_url))
     app.router.routes.append(Route("/mcp", mcp.app, name="mcp"))  # every method, exact path
     recipient_pages.install(app, ctx)  # /l/{token} and /static
+    agency_app.install(app, ctx)  # / (the agency's app), /login, /invoices ...
 
     @app.middleware("http")
     async def security_headers(
@@ -58,9 +60,5 @@ def create_app(ctx: Context, *, public_url: str | None = None) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/api/v1/docs", status_code=303)
 
     return app

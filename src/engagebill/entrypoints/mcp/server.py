@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator
-from contextlib import AbstractAsyncContextManager, contextmanager
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 from mcp.server.mcpserver import Context as CallContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field, StrictStr
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engagebill import __version__
 from engagebill.domain.engagements import EngagementKind
@@ -37,6 +37,7 @@ from engagebill.domain.errors import DomainError, ValidationError
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.quotes import MilestoneState
 from engagebill.domain.work import WorkState
+from engagebill.entrypoints.api.problems import problem
 from engagebill.entrypoints.api.schemas import Day, Decimalish
 from engagebill.entrypoints.mcp.auth import BearerKeyGuard, Caller, CallerResolver, bearer_caller
 from engagebill.entrypoints.mcp.idempotency import IdempotentCalls
@@ -768,35 +769,55 @@ def build_server(ctx: Context, organization_id_resolver: CallerResolver) -> MCPS
     return server
 
 
-@dataclass(frozen=True, slots=True)
 class HttpEndpoint:
-    """The MCP server over streamable HTTP, ready for the web application: ``app`` is routed
-    at ``/mcp`` and ``lifespan`` runs inside the application's lifespan."""
-
-    server: MCPServer[Any]
-    app: ASGIApp
-
-    def lifespan(self, _app: object) -> AbstractAsyncContextManager[None]:
-        # The session manager's task group serves every request; it lives as long as the app.
-        return self.server.session_manager.run()
-
-
-def http_endpoint(ctx: Context) -> HttpEndpoint:
-    """The MCP server behind the API-key guard, for ``Authorization: Bearer ebk_...`` callers.
+    """The MCP server over streamable HTTP, for the web application: ``app`` is routed at
+    ``/mcp`` behind the API-key guard, and ``lifespan`` runs inside the application's.
 
     Stateless: each request stands alone and carries its own key, so no session outlives a
     request or could be borrowed by another key, and several web workers need no shared
     state. DNS-rebinding protection (a Host allowlist) is off because the web application is
     served under any public host name, and a rebinding page cannot present the API key.
     """
-    server = build_server(ctx, bearer_caller)
-    # Building the Starlette app is what creates the session manager; the web application
-    # routes to the manager itself, so the app is not mounted.
-    server.streamable_http_app(
-        stateless_http=True,
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
-    return HttpEndpoint(server, BearerKeyGuard(server.session_manager.handle_request, ctx))
+
+    def __init__(self, ctx: Context) -> None:
+        self.server = build_server(ctx, bearer_caller)
+        self.app: ASGIApp = BearerKeyGuard(self._handle, ctx)
+        self._manager: StreamableHTTPSessionManager | None = None
+
+    @asynccontextmanager
+    async def lifespan(self, _app: object) -> AsyncIterator[None]:
+        """Run a session manager as long as the application runs.
+
+        A manager runs only once, so every start of the application gets a new one: a
+        test client or a server reload may start the same application again.
+        """
+        # Building the Starlette app is what creates a manager; requests are routed to the
+        # manager itself, so that app is not used.
+        self.server.streamable_http_app(
+            stateless_http=True,
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        manager, previous = self.server.session_manager, self._manager
+        async with manager.run():
+            self._manager = manager
+            try:
+                yield
+            finally:
+                self._manager = previous
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._manager is None:
+            unavailable = problem(
+                503, "mcp.not_running", "the MCP endpoint runs only inside the app's lifespan"
+            )
+            await unavailable(scope, receive, send)
+            return
+        await self._manager.handle_request(scope, receive, send)
+
+
+def http_endpoint(ctx: Context) -> HttpEndpoint:
+    """The MCP server for ``Authorization: Bearer ebk_...`` callers over streamable HTTP."""
+    return HttpEndpoint(ctx)
 
 
 __all__ = ["HttpEndpoint", "Tools", "build_server", "http_endpoint", "refusals_as_tool_errors"]
