@@ -15,10 +15,11 @@ from sqlalchemy import Engine, make_url
 from engagebill.adapters.calendars import HolidayCalendars
 from engagebill.adapters.db.engine import make_engine, normalise_url
 from engagebill.adapters.db.unit_of_work import SqlUnitOfWork
+from engagebill.adapters.documents import DeferredPdfRenderer
 from engagebill.adapters.einvoice import XmlEInvoiceRenderer, to_cii
 from engagebill.adapters.mail import FolderMailer, SmtpMailer
 from engagebill.adapters.webhooks import UrllibSender
-from engagebill.config import Settings
+from engagebill.config import Settings, local_secret_key
 from engagebill.services.ports import Context, Mailer, UnitOfWork, WebhookSender
 
 
@@ -33,6 +34,14 @@ class SystemClock:
 def new_id(prefix: str) -> str:
     """A prefixed random id such as ``inv_3f9c...``: readable, and unguessable across tenants."""
     return f"{prefix}_{secrets.token_hex(16)}"
+
+
+def _local_secret(url: str) -> str:
+    """Without a configured key: one kept beside a SQLite database, else per process."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return local_secret_key(Path(parsed.database).expanduser().parent)
+    return secrets.token_urlsafe(48)
 
 
 @dataclass(slots=True)
@@ -68,9 +77,11 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
         clock=clock or SystemClock(),  # type: ignore[arg-type]
         ids=new_id,
         calendars=HolidayCalendars(),
+        pdf_renderer=DeferredPdfRenderer(),
         cii_renderer=to_cii,
         einvoice_renderer=XmlEInvoiceRenderer(),
     )
     if settings.public_url:
         ctx.settings["public_url"] = settings.public_url
+    ctx.settings["secret_key"] = settings.secret_key or _local_secret(url)
     return App(settings=settings, engine=engine, ctx=ctx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Annotated
 
 import typer
@@ -69,7 +70,17 @@ def serve(
         f"http://{host}:{port}/api/v1/docs)",
         markup=False,
     )
-    uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+    # Behind a reverse proxy the client's address comes from X-Forwarded-For, which is
+    # trusted only from the addresses in ENGAGEBILL_FORWARDED_ALLOW_IPS (default: loopback).
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("ENGAGEBILL_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+    )
 
 
 @keys_app.command("create")
@@ -123,7 +134,7 @@ def demo(
 ) -> None:
     """Load the demo organization: a retainer, a milestone project, change orders and an
     advance, over the last three months."""
-    from engagebill.services.demo import load_demo
+    from engagebill.services.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
 
     application = state.app()
     with application.ctx.uow() as uow:
@@ -142,6 +153,7 @@ def demo(
         markup=False,
     )
     console.print(f"demo: API key (shown once): {issued.secret}", markup=False)
+    console.print(f"demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}", markup=False)
 
 
 def worker(

@@ -1,9 +1,10 @@
 """Server-rendered pages (Jinja2, plain forms, POST/redirect/GET).
 
-``recipient`` owns the recipient's pages at /l/{token}; ``csrf`` and ``ratelimit`` guard them.
-This module owns what the pages share: where the templates and the static files live, and the
-Jinja2 environment with its presentation filters (money, dates, rates). Pages load nothing
-from third parties: the stylesheet is ``static/engagebill.css``, served by us at /static.
+``recipient`` owns the recipient's pages at /l/{token}, guarded by ``csrf`` and ``ratelimit``;
+``agency`` owns the agency's app. This module owns what the pages share: where the templates
+and the static files live, and the Jinja2 environment with its presentation filters (money,
+dates, rates, units). Pages load nothing from third parties: the stylesheets are in
+``static/``, served by us at /static (mounted by ``recipient.install``).
 """
 
 from __future__ import annotations

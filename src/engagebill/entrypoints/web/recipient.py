@@ -203,8 +203,8 @@ def _flash_text(flash: Flash, document: LinkedDocument) -> str:
             "The invoice number stays the same.",
             Flash.COST_CENTRE: f"Cost centre {buyer.cost_centre if buyer else ''} recorded on "
             f"{where}. The invoice number stays the same.",
-            Flash.CHANGE_REQUESTED: f"Your change request was sent to {document.sender}. "
-            "The new version will appear at this same link, under the same number.",
+            Flash.CHANGE_REQUESTED: f"Your change request was sent to {document.sender}: "
+            "the new version will appear at this same link, under the same number.",
             Flash.APPROVED: f"Approved for payment by {invoice.approved_by}. Thank you.",
         }
         return texts.get(flash, "")
