@@ -6,6 +6,7 @@ Nothing is built at import time; entrypoints call ``build`` with settings.
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -69,8 +70,11 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
 
+    # SQLite has one writer at a time: threads of this process take turns in order.
+    writer_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
+
     def uow() -> UnitOfWork:
-        return SqlUnitOfWork(engine)
+        return SqlUnitOfWork(engine, writer_lock)
 
     ctx = Context(
         uow=uow,

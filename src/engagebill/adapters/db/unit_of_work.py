@@ -2,15 +2,22 @@
 
 Leaving the ``with`` block without ``commit()`` rolls everything back, so a failed use case
 leaves nothing half-written.
+
+On SQLite every transaction takes the database's write lock up front (``BEGIN IMMEDIATE``).
+Threads of one process queue on ``writer_lock`` instead of on SQLite's busy handler, which
+sleeps in growing steps and turns contention into seconds of latency: one writer at a time,
+served in order. Other processes still wait on the busy timeout.
 """
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
 from engagebill.adapters.db.access import SqlApiKeys, SqlIdempotency, SqlLinks
+from engagebill.adapters.db.invoice_templates import SqlInvoiceTemplates
 from engagebill.adapters.db.invoices import SqlCreditNotes, SqlInvoices
 from engagebill.adapters.db.ledger import SqlEventLog, SqlNumberSeries
 from engagebill.adapters.db.outbox import SqlOutbox
@@ -22,18 +29,27 @@ from engagebill.adapters.db.parties import (
 )
 from engagebill.adapters.db.quotes import SqlQuotes
 from engagebill.adapters.db.retainers import SqlRetainers
+from engagebill.adapters.db.users import SqlUsers
 from engagebill.adapters.db.work import SqlWorkItems
 
 
 class SqlUnitOfWork:
     conn: Connection
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, writer_lock: threading.RLock | None = None) -> None:
         self.engine = engine
+        self.writer_lock = writer_lock
 
     def __enter__(self) -> SqlUnitOfWork:
-        self.conn = self.engine.connect()
-        self._tx = self.conn.begin()
+        if self.writer_lock is not None:
+            self.writer_lock.acquire()
+        try:
+            self.conn = self.engine.connect()
+            self._tx = self.conn.begin()
+        except BaseException:
+            if self.writer_lock is not None:
+                self.writer_lock.release()
+            raise
         self.organizations = SqlOrganizations(self.conn)
         self.clients = SqlClients(self.conn)
         self.engagements = SqlEngagements(self.conn)
@@ -49,6 +65,8 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(self.conn)
         self.links = SqlLinks(self.conn)
         self.outbox = SqlOutbox(self.conn)
+        self.users = SqlUsers(self.conn)
+        self.invoice_templates = SqlInvoiceTemplates(self.conn)
         return self
 
     def __exit__(
@@ -62,6 +80,8 @@ class SqlUnitOfWork:
                 self._tx.rollback()
         finally:
             self.conn.close()
+            if self.writer_lock is not None:
+                self.writer_lock.release()
 
     def commit(self) -> None:
         self._tx.commit()
