@@ -497,6 +497,16 @@ class UserRepository(Protocol):
     def revoke_session(self, session_id: str) -> None: ...
 
 
+class CalendarFeedRepository(Protocol):
+    """Each user's private calendar feed token, by its SHA-256 (the token is never stored)."""
+
+    def replace(self, user_id: str, token_sha256: str, at: datetime) -> None: ...
+
+    def user_for(self, token_sha256: str) -> str | None: ...
+
+    def created_at(self, user_id: str) -> datetime | None: ...
+
+
 class InvoiceTemplateRepository(Protocol):
     def add(self, template: InvoiceTemplate) -> None: ...
 
@@ -593,6 +603,9 @@ class UnitOfWork(Protocol):
 
     @property
     def invoice_templates(self) -> InvoiceTemplateRepository: ...
+
+    @property
+    def calendar_feeds(self) -> CalendarFeedRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
 

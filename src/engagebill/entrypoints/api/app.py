@@ -16,6 +16,7 @@ from engagebill.entrypoints.api.routes import (
     engagements,
     events,
     invoices,
+    pdfs,
     purchase_orders,
     reports,
     retainers,
@@ -27,7 +28,9 @@ engagebill's REST API. One engagement, one invoice, one PO.
 
 Authenticate with an organization API key: `Authorization: Bearer ebk_...` (create one with
 `engagebill keys create`). Every POST accepts an `Idempotency-Key` header. Errors are
-RFC 9457 problem details with a stable `code`. Money is a decimal string with a currency.
+RFC 9457 problem details with a stable `code`. Money is a decimal string with a currency;
+dates are ISO 8601, from 2000-01-01 to 2099-12-31. Lists are paged: pass a page's
+`next_cursor` as `cursor` to get the next one.
 """
 
 
@@ -60,6 +63,7 @@ ROUTERS = [
     retainers,
     credit_notes,
     einvoices,
+    pdfs,
     billing_runs,
     events,
     reports,

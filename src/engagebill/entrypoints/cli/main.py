@@ -12,6 +12,7 @@ from engagebill.entrypoints.cli.common import console, err_console, handle_error
 from engagebill.entrypoints.cli.document_commands import credit_note_app
 from engagebill.entrypoints.cli.invoice_commands import invoice_app
 from engagebill.entrypoints.cli.mcp_commands import mcp
+from engagebill.entrypoints.cli.pdf_commands import credit_note_pdf, invoice_pdf
 from engagebill.entrypoints.cli.quote_commands import quote_app
 from engagebill.entrypoints.cli.retainer_commands import retainer_app
 from engagebill.entrypoints.cli.run_commands import run
@@ -41,6 +42,8 @@ app.add_typer(engagement_app, name="engagement")
 app.add_typer(po_app, name="po")
 app.add_typer(invoice_app, name="invoice")
 app.add_typer(credit_note_app, name="credit-note")
+invoice_app.command("pdf")(invoice_pdf)
+credit_note_app.command("pdf")(credit_note_pdf)
 app.add_typer(quote_app, name="quote")
 app.add_typer(work_app, name="work")
 app.add_typer(retainer_app, name="retainer")
