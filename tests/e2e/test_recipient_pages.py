@@ -178,8 +178,10 @@ def test_the_page_shows_the_invoice_as_sent(world: World, browser: TestClient) -
     assert "Prepaid (advance) −4,000.00 EUR" in words
     assert "Amount due 20,200.00 EUR" in words
     assert re.search(r'<td class="num">20,000.00 EUR</td>', html)  # money right-aligned
-    # The PDF's place is marked, with no link that leads nowhere.
-    assert 'id="pdf-placeholder"' in html and ".pdf" not in html
+    # The documents are offered under the link itself.
+    assert 'href="/l/' in html
+    assert "/invoice.pdf" in html
+    assert "/invoice.ubl.xml" in html
     # Every input has a label.
     inputs = re.findall(r'<(?:input|textarea)(?![^>]*type="hidden")[^>]*id="([^"]+)"', html)
     assert inputs and all(f'for="{i}"' in html for i in inputs)
@@ -667,3 +669,34 @@ def test_the_client_signs_off_a_milestone_through_a_link(world: World, browser: 
 
     twice = act(browser, issued.token, "sign-off", name="Pat Lee")
     assert twice.status_code == 409 and "is already invoiced" in twice.text
+
+
+def test_the_recipient_downloads_the_pdf_and_e_invoices_without_a_view(app, clock) -> None:  # type: ignore[no-untyped-def]
+    """Documents are served under the link itself; fetching them records nothing."""
+    from fastapi.testclient import TestClient
+
+    from engagebill.entrypoints.http import create_app
+    from engagebill.services import invoicing, queries
+    from engagebill.services.links import IssuedLink
+    from tests.support import a_client, an_engagement, an_organization, line
+
+    org = an_organization(app)
+    client = a_client(app, org)
+    engagement = an_engagement(app, org, client)
+    draft = invoicing.create_draft(app.ctx, organization_id=org, engagement_id=engagement,
+                                   lines=[line()]).invoice
+    issued: list[IssuedLink] = []
+    invoicing.send_invoice(app.ctx, organization_id=org, invoice_id=draft.id, issued=issued)
+    web = TestClient(create_app(app.ctx))
+    pdf = web.get(f"/l/{issued[0].token}/invoice.pdf")
+    assert pdf.status_code == 200
+    assert pdf.content.startswith(b"%PDF")
+    assert "INV-2025-0001" in pdf.headers["content-disposition"]
+    for syntax in ("ubl", "cii"):
+        xml = web.get(f"/l/{issued[0].token}/invoice.{syntax}.xml")
+        assert xml.status_code == 200
+        assert b"INV-2025-0001" in xml.content
+    assert web.get(f"/l/{issued[0].token}/invoice.xyz.xml").status_code == 422
+    assert web.get("/l/not-a-token/invoice.pdf").status_code == 404
+    invoice = queries.get_invoice(app.ctx, organization_id=org, invoice_id=draft.id).invoice
+    assert invoice.state.value == "sent"

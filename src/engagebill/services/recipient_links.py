@@ -19,8 +19,10 @@ from engagebill.domain.errors import NotFound
 from engagebill.domain.invoices import Invoice
 from engagebill.domain.quotes import Milestone, Quote
 from engagebill.services import quotes, recipient
+from engagebill.services.einvoice import EInvoiceFile, invoice_file
 from engagebill.services.links import open_link, resolve
 from engagebill.services.parties import EntityInput
+from engagebill.services.pdfs import PdfFile, invoice_pdf_file
 from engagebill.services.ports import Context
 
 
@@ -146,4 +148,18 @@ def link_sign_off_milestone(ctx: Context, token: str, *, name: str) -> quotes.Si
     link = _link_for(ctx, token, DocumentType.MILESTONE)
     return quotes.sign_off_milestone(
         ctx, organization_id=link.organization_id, milestone_id=link.document_id, by=name
+    )
+
+
+def link_invoice_pdf(ctx: Context, token: str) -> PdfFile:
+    """The PDF of the invoice version the link shows (reading it records nothing)."""
+    link = _invoice_link(ctx, token)
+    return invoice_pdf_file(ctx, organization_id=link.organization_id, invoice_id=link.document_id)
+
+
+def link_invoice_einvoice(ctx: Context, token: str, syntax: str) -> EInvoiceFile:
+    """The EN 16931 e-invoice (UBL or CII) of the invoice the link shows."""
+    link = _invoice_link(ctx, token)
+    return invoice_file(
+        ctx, organization_id=link.organization_id, invoice_id=link.document_id, syntax=syntax
     )

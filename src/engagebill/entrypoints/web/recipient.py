@@ -401,6 +401,34 @@ def document_page(token: str, request: Request, pages: Pages) -> Response:
     return response
 
 
+def _download(
+    pages: RecipientPages, request: Request, token: str, read: Callable[[Context, str], Any]
+) -> Response:
+    """A document file for the link: read-only, so downloading is not a view."""
+    produced = _open(pages, request, token, read)
+    if isinstance(produced, Response):
+        return produced
+    return Response(
+        produced.content,
+        media_type=getattr(produced, "media_type", "application/pdf"),
+        headers={"Content-Disposition": f'attachment; filename="{produced.filename}"'},
+    )
+
+
+@router.get("/l/{token}/invoice.pdf")
+def invoice_pdf(token: str, request: Request, pages: Pages) -> Response:
+    """The invoice as a PDF (PDF/A-3 with the Factur-X XML inside)."""
+    return _download(pages, request, token, recipient_links.link_invoice_pdf)
+
+
+@router.get("/l/{token}/invoice.{syntax}.xml")
+def invoice_einvoice(token: str, syntax: str, request: Request, pages: Pages) -> Response:
+    """The invoice as an EN 16931 e-invoice: ``ubl`` or ``cii``."""
+    return _download(
+        pages, request, token, lambda ctx, t: recipient_links.link_invoice_einvoice(ctx, t, syntax)
+    )
+
+
 @router.post("/l/{token}/view")
 def record_view(
     token: str,
