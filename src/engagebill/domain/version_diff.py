@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from enum import StrEnum
+from itertools import pairwise
 
 from engagebill.domain.invoices import InvoiceLine, InvoiceVersion
 
@@ -110,6 +111,6 @@ def diff_versions(versions: Sequence[InvoiceVersion]) -> list[VersionDiff]:
     """Every consecutive pair of versions, newest first."""
     diffs = [
         VersionDiff(before, after, tuple(diff_lines(before.lines, after.lines)))
-        for before, after in zip(versions, versions[1:], strict=False)
+        for before, after in pairwise(versions)
     ]
     return diffs[::-1]

@@ -17,9 +17,11 @@ events, numbers and the hash chain are exactly what real use would have produced
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
+from engagebill.domain.errors import Conflict
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.schedules import FirstBusinessDay
 from engagebill.services import (
@@ -31,11 +33,16 @@ from engagebill.services import (
     recipient,
     retainers,
     settlement,
+    users,
     work,
 )
 from engagebill.services.lines import LineInput
 from engagebill.services.ports import Context, InvoiceFilter, InvoiceSummary
 from engagebill.services.queries import list_invoices
+
+# The demo's sign-in to the agency's app; `engagebill demo` prints it.
+DEMO_EMAIL = "demo@northwind.example"
+DEMO_PASSWORD = "demo-password"  # noqa: S105 - published on purpose: a demo
 
 
 class StoryClock:
@@ -92,6 +99,14 @@ def load_demo(ctx: Context, *, today: date | None = None) -> DemoResult:
         ),
     )
     o = org.id
+    with suppress(Conflict):  # a second demo in one database keeps the first one's sign-in
+        users.create_user(
+            story,
+            organization_id=o,
+            email=DEMO_EMAIL,
+            name="Demo Account Manager",
+            password=DEMO_PASSWORD,
+        )
 
     # --- Acme Retail: retainer, milestone project, change orders -----------------------------
     acme = parties.create_client(

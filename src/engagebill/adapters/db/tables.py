@@ -577,3 +577,53 @@ delivery_settings = Table(
     Column("unopened_after_days", Integer, nullable=False, default=3),
     Column("overdue_reminders", Boolean, nullable=False, default=True),
 )
+
+# --- the agency's app: users, their web sessions, invoice templates -----------------------------
+
+users = Table(
+    "users",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    Column("email", String(254), nullable=False),  # lower-cased: sign-in ignores case
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),  # argon2id, never the password
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("email"),
+)
+
+# A session's id is the SHA-256 of the token in the browser's cookie: the table opens nothing.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    _id("user_id", ForeignKey("users.id"), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+invoice_templates = Table(
+    "invoice_templates",
+    metadata,
+    _id(primary_key=True),
+    _org(),
+    Column("name", String(200), nullable=False),
+    _id("engagement_id", ForeignKey("engagements.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("lines", Text, nullable=False),  # JSON: the lines as ``line_to_dict`` writes them
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_invoice_templates_organization", "organization_id"),
+)
+
+# One private calendar subscription per user (``services.calendar_feed``): only the SHA-256 of
+# the token in the subscription URL is kept, so the table opens nothing.
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    _id("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("token_sha256", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("token_sha256"),
+)

@@ -17,6 +17,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from engagebill.adapters.db.access import SqlApiKeys, SqlIdempotency, SqlLinks
+from engagebill.adapters.db.calendar_feeds import SqlCalendarFeeds
 from engagebill.adapters.db.invoice_templates import SqlInvoiceTemplates
 from engagebill.adapters.db.invoices import SqlCreditNotes, SqlInvoices
 from engagebill.adapters.db.ledger import SqlEventLog, SqlNumberSeries
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self.conn)
         self.users = SqlUsers(self.conn)
         self.invoice_templates = SqlInvoiceTemplates(self.conn)
+        self.calendar_feeds = SqlCalendarFeeds(self.conn)
         return self
 
     def __exit__(
