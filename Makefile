@@ -52,5 +52,9 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(RUN) python -m bench
 
+## soak: the proofs of tests/proof at full size (1,000-client crash runs, 60 s of 16 workers...)
+soak: $(STAMP)
+	ENGAGEBILL_PROOF_LONG=1 $(RUN) pytest tests/proof -m slow $(PYTEST_ARGS)
+
 clean:
 	rm -rf $(VENV) $(TOOLS) $(DATA) .pytest_cache .mypy_cache .ruff_cache

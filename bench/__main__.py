@@ -25,24 +25,34 @@ CLIENTS = os.environ.get("BENCH_CLIENTS", "10000")
 
 # (name, module, arguments, the figures to report: key -> (label, unit, is_throughput))
 BENCHMARKS: list[tuple[str, str, list[str], dict[str, tuple[str, str, bool]]]] = [
-    ("billing_run_sqlite", "bench.billing_run", ["--db", "sqlite", "--clients", CLIENTS], {
-        "invoices_per_second": ("month-end run, invoices per second", "invoices/s", True),
-        "run_seconds": ("month-end run, duration", "s", False),
-        "created": ("invoices created", "", False),
-        "rerun_seconds": ("re-run (creates nothing), duration", "s", False),
-        "rerun_created": ("invoices created by the re-run", "", False),
-        "peak_rss_mb": ("peak memory (RSS)", "MB", False),
-        "floor_invoices_per_second": ("raw-insert floor", "invoices/s", False),
-    }),
-    ("billing_run_postgres", "bench.billing_run", ["--db", "postgres", "--clients", CLIENTS], {
-        "invoices_per_second": ("month-end run, invoices per second", "invoices/s", True),
-        "run_seconds": ("month-end run, duration", "s", False),
-        "created": ("invoices created", "", False),
-        "rerun_seconds": ("re-run (creates nothing), duration", "s", False),
-        "rerun_created": ("invoices created by the re-run", "", False),
-        "peak_rss_mb": ("peak memory (RSS)", "MB", False),
-        "floor_invoices_per_second": ("raw-insert floor", "invoices/s", False),
-    }),
+    (
+        "billing_run_sqlite",
+        "bench.billing_run",
+        ["--db", "sqlite", "--clients", CLIENTS],
+        {
+            "invoices_per_second": ("month-end run, invoices per second", "invoices/s", True),
+            "run_seconds": ("month-end run, duration", "s", False),
+            "created": ("invoices created", "", False),
+            "rerun_seconds": ("re-run (creates nothing), duration", "s", False),
+            "rerun_created": ("invoices created by the re-run", "", False),
+            "peak_rss_mb": ("peak memory (RSS)", "MB", False),
+            "floor_invoices_per_second": ("raw-insert floor", "invoices/s", False),
+        },
+    ),
+    (
+        "billing_run_postgres",
+        "bench.billing_run",
+        ["--db", "postgres", "--clients", CLIENTS],
+        {
+            "invoices_per_second": ("month-end run, invoices per second", "invoices/s", True),
+            "run_seconds": ("month-end run, duration", "s", False),
+            "created": ("invoices created", "", False),
+            "rerun_seconds": ("re-run (creates nothing), duration", "s", False),
+            "rerun_created": ("invoices created by the re-run", "", False),
+            "peak_rss_mb": ("peak memory (RSS)", "MB", False),
+            "floor_invoices_per_second": ("raw-insert floor", "invoices/s", False),
+        },
+    ),
     ("pdf", "bench.pdf", [], {}),
     ("http_flows", "bench.http_flows", [], {}),
 ]
@@ -50,9 +60,14 @@ BENCHMARKS: list[tuple[str, str, list[str], dict[str, tuple[str, str, bool]]]] =
 
 def run_one(module: str, args: list[str]) -> dict[str, Any]:
     started = time.perf_counter()
-    done = subprocess.run(  # noqa: S603 - our own module, our own arguments
-        [sys.executable, "-m", module, *args], cwd=ROOT, capture_output=True, text=True,
-        timeout=3600, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
     if done.returncode != 0:
         return {"error": (done.stderr or done.stdout).strip().splitlines()[-1:]}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -72,15 +87,25 @@ def main() -> None:
         print(f"bench: {name} ...", flush=True)
         results[name] = run_one(module, args)
         print(f"bench: {name}: {json.dumps(results[name])}", flush=True)
-    floor = next((r.get("floor_invoices_per_second") for r in results.values()
-                  if isinstance(r, dict) and r.get("floor_invoices_per_second")), None)
+    floor = next(
+        (
+            r.get("floor_invoices_per_second")
+            for r in results.values()
+            if isinstance(r, dict) and r.get("floor_invoices_per_second")
+        ),
+        None,
+    )
     now = datetime.now(UTC)
     DOCS.mkdir(exist_ok=True)
-    record.write_text(json.dumps({"date": now.isoformat(timespec="seconds"),
-                                  "machine": describe(), "results": results},
-                                 indent=2, sort_keys=True) + "\n")
-    (DOCS / "benchmarks.md").write_text(render(now, results, previous.get("results", {}),
-                                               floor))
+    record.write_text(
+        json.dumps(
+            {"date": now.isoformat(timespec="seconds"), "machine": describe(), "results": results},
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
+    (DOCS / "benchmarks.md").write_text(render(now, results, previous.get("results", {}), floor))
     print(f"bench: wrote {DOCS / 'benchmarks.md'}")
 
 
@@ -88,8 +113,9 @@ def _fmt(value: Any) -> str:
     return f"{value:,}" if isinstance(value, (int, float)) else str(value)
 
 
-def render(now: datetime, results: dict[str, Any], previous: dict[str, Any],
-           floor: float | None) -> str:
+def render(
+    now: datetime, results: dict[str, Any], previous: dict[str, Any], floor: float | None
+) -> str:
     machine = describe()
     lines = [
         "# Benchmarks",
@@ -113,8 +139,11 @@ def render(now: datetime, results: dict[str, Any], previous: dict[str, Any],
         if "error" in result:
             lines.append(f"| {name} | failed | {' '.join(result['error'])} | | | |")
             continue
-        keys = figures or {k: (k.replace("_", " "), "", k.endswith("per_second"))
-                           for k in result if isinstance(result[k], (int, float))}
+        keys = figures or {
+            k: (k.replace("_", " "), "", k.endswith("per_second"))
+            for k in result
+            if isinstance(result[k], (int, float))
+        }
         for key, (label, unit, throughput) in keys.items():
             if key not in result:
                 continue
@@ -124,8 +153,10 @@ def render(now: datetime, results: dict[str, Any], previous: dict[str, Any],
             change = ""
             if isinstance(before, (int, float)) and before:
                 change = f"{(value - before) / before:+.0%}"
-            lines.append(f"| {name} | {label} | {_fmt(value)} {unit} | {ratio} | "
-                         f"{_fmt(before) if before is not None else ''} | {change} |")
+            lines.append(
+                f"| {name} | {label} | {_fmt(value)} {unit} | {ratio} | "
+                f"{_fmt(before) if before is not None else ''} | {change} |"
+            )
     lines.append("")
     return "\n".join(lines)
 

@@ -44,19 +44,39 @@ def seed(url: str) -> tuple[str, str]:
     app = build(Settings(database_url=url))
     upgrade(app.engine)
     org = parties.create_organization(
-        app.ctx, name="Bench Agency", email="billing@bench.example",
-        seller=parties.EntityInput(legal_name="Bench Agency B.V.", line1="Dam 1",
-                                   city="Amsterdam", postal_code="1012 JS", country_code="NL",
-                                   tax_id="NL004495445B01"))
+        app.ctx,
+        name="Bench Agency",
+        email="billing@bench.example",
+        seller=parties.EntityInput(
+            legal_name="Bench Agency B.V.",
+            line1="Dam 1",
+            city="Amsterdam",
+            postal_code="1012 JS",
+            country_code="NL",
+            tax_id="NL004495445B01",
+        ),
+    )
     client = parties.create_client(
-        app.ctx, organization_id=org.id, name="Acme",
-        billing_entity=parties.EntityInput(legal_name="Acme GmbH", line1="Strasse 1",
-                                           city="Berlin", postal_code="10117",
-                                           country_code="DE"),
-        contacts=[parties.ContactInput("AP", "ap@acme.example")])
+        app.ctx,
+        organization_id=org.id,
+        name="Acme",
+        billing_entity=parties.EntityInput(
+            legal_name="Acme GmbH",
+            line1="Strasse 1",
+            city="Berlin",
+            postal_code="10117",
+            country_code="DE",
+        ),
+        contacts=[parties.ContactInput("AP", "ap@acme.example")],
+    )
     engagement = parties.create_engagement(
-        app.ctx, organization_id=org.id, client_id=client.id, name="Retainer",
-        kind="retainer", currency="EUR")
+        app.ctx,
+        organization_id=org.id,
+        client_id=client.id,
+        name="Retainer",
+        kind="retainer",
+        currency="EUR",
+    )
     key = access.create_api_key(app.ctx, organization_id=org.id, name="bench").secret
     app.dispose()
     return key, engagement.id
@@ -64,13 +84,21 @@ def seed(url: str) -> tuple[str, str]:
 
 def flow(base: str, key: str, engagement_id: str, timings: dict[str, list[float]]) -> None:
     headers = {"Authorization": f"Bearer {key}"}
-    with httpx.Client(base_url=base, timeout=30) as agency, \
-            httpx.Client(base_url=base, timeout=30) as recipient:
+    with (
+        httpx.Client(base_url=base, timeout=30) as agency,
+        httpx.Client(base_url=base, timeout=30) as recipient,
+    ):
         started = time.perf_counter()
-        created = agency.post("/api/v1/invoices", headers=headers, json={
-            "engagement_id": engagement_id,
-            "lines": [{"description": "Monthly retainer", "quantity": "1",
-                       "unit_price": "10000.00"}]})
+        created = agency.post(
+            "/api/v1/invoices",
+            headers=headers,
+            json={
+                "engagement_id": engagement_id,
+                "lines": [
+                    {"description": "Monthly retainer", "quantity": "1", "unit_price": "10000.00"}
+                ],
+            },
+        )
         created.raise_for_status()
         timings["create"].append(time.perf_counter() - started)
         invoice_id = created.json()["invoice"]["id"]
@@ -91,13 +119,13 @@ def flow(base: str, key: str, engagement_id: str, timings: dict[str, list[float]
         field = match.group(1)
 
         started = time.perf_counter()
-        recipient.post(f"{path}/view", data={"csrf_token": field, "beacon": "1"}
-                       ).raise_for_status()
+        recipient.post(f"{path}/view", data={"csrf_token": field, "beacon": "1"}).raise_for_status()
         timings["view"].append(time.perf_counter() - started)
 
         started = time.perf_counter()
-        approved = recipient.post(f"{path}/approve", data={"csrf_token": field,
-                                                           "name": "Dana Scully"})
+        approved = recipient.post(
+            f"{path}/approve", data={"csrf_token": field, "name": "Dana Scully"}
+        )
         if approved.status_code >= 400:
             raise RuntimeError(f"approve answered {approved.status_code}")
         timings["approve"].append(time.perf_counter() - started)
@@ -118,11 +146,22 @@ def main() -> None:
     key, engagement_id = seed(url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ENGAGEBILL_PUBLIC_URL": base,
-           "ENGAGEBILL_MAIL_DIR": str(folder / "mail")}
-    server = subprocess.Popen(  # noqa: S603 - our own command
-        [sys.executable, "-m", "engagebill.entrypoints.cli.main", "--db", url, "serve",
-         "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "ENGAGEBILL_PUBLIC_URL": base, "ENGAGEBILL_MAIL_DIR": str(folder / "mail")}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "engagebill.entrypoints.cli.main",
+            "--db",
+            url,
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(200):
             try:
@@ -138,7 +177,7 @@ def main() -> None:
             while time.perf_counter() < stop:
                 try:
                     flow(base, key, engagement_id, timings)
-                except Exception as exc:  # noqa: BLE001 - counted and reported
+                except Exception as exc:
                     errors.append(f"{type(exc).__name__}: {exc}")
 
         threads = [threading.Thread(target=worker) for _ in range(args.clients)]

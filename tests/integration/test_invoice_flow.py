@@ -8,8 +8,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from engagebill.domain.errors import InvalidTransition, NotFound, RuleViolation
+from engagebill.domain.errors import (
+    ConcurrencyConflict,
+    InvalidTransition,
+    NotFound,
+    RuleViolation,
+    ValidationError,
+)
 from engagebill.domain.lifecycle import InvoiceState, PaymentStatus
+from engagebill.domain.purchase_orders import PurchaseOrder
 from engagebill.services import invoicing, queries, recipient, settlement
 from engagebill.services.parties import EntityInput
 from tests.support import World, a_po, an_engagement, line
@@ -254,3 +261,103 @@ def test_another_organization_cannot_see_an_invoice(world: World) -> None:
         queries.get_invoice(world.ctx, organization_id=other, invoice_id=inv.id)
     with pytest.raises(NotFound):
         invoicing.send_invoice(world.ctx, organization_id=other, invoice_id=inv.id)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("description", "Retainer\x00, March", "validation.control_characters"),
+        ("person", "P" * 201, "validation.too_long"),
+        ("requester", "R" * 201, "validation.too_long"),
+        ("approval_ref", "https://mail.example/" + "m" * 480, "validation.too_long"),
+        ("source_ref", "s" * 201, "validation.too_long"),
+        ("person", "Sam\x00", "validation.control_characters"),
+    ],
+)
+def test_line_text_no_column_can_hold_is_refused_before_anything_is_written(
+    world: World, field: str, value: str, code: str
+) -> None:
+    """PostgreSQL refuses NUL and text wider than the column with a DataError; the use case
+    refuses it first, with a domain error, whatever interface the line came through."""
+    eng = an_engagement(world.app, world.org_id, world.client_id)
+    with pytest.raises(ValidationError) as refused:
+        _draft(world, eng, line(**{field: value}))
+    assert refused.value.code == code
+    assert queries.list_invoices(world.ctx, organization_id=world.org_id) == []
+
+
+def test_notes_with_a_nul_character_are_refused(world: World) -> None:
+    eng = an_engagement(world.app, world.org_id, world.client_id)
+    with pytest.raises(ValidationError) as refused:
+        invoicing.create_draft(
+            world.ctx,
+            organization_id=world.org_id,
+            engagement_id=eng,
+            lines=[line()],
+            notes="Thanks\x00",
+        )
+    assert refused.value.code == "validation.control_characters"
+
+
+def test_an_issue_date_that_leaves_no_room_for_the_due_date_is_refused(world: World) -> None:
+    """9999-12-31 is a valid ISO date; Net 30 after it is not a date at all."""
+    eng = an_engagement(world.app, world.org_id, world.client_id)
+    with pytest.raises(ValidationError) as refused:
+        invoicing.create_draft(
+            world.ctx,
+            organization_id=world.org_id,
+            engagement_id=eng,
+            lines=[line()],
+            issue_date=date(9999, 12, 31),
+        )
+    assert refused.value.code == "invoice.invalid_issue_date"
+    assert queries.list_invoices(world.ctx, organization_id=world.org_id) == []
+
+
+def test_a_revision_below_what_was_already_credited_is_refused(world: World) -> None:
+    """Credit notes never exceed their invoice: a revision may not shrink it under them
+    (it would owe the client money, and could never be credited in full or voided)."""
+    eng = an_engagement(world.app, world.org_id, world.client_id)
+    ctx, org = world.ctx, world.org_id
+    invoice = _draft(world, eng, line(price="1000.00"))
+    invoicing.send_invoice(ctx, organization_id=org, invoice_id=invoice.id)
+    settlement.issue_credit_note(
+        ctx,
+        organization_id=org,
+        invoice_id=invoice.id,
+        reason="Goodwill",
+        lines=[line(price="900.00")],
+    )
+    recipient.request_change(
+        ctx, organization_id=org, invoice_id=invoice.id, message="Less", by="AP"
+    )
+    with pytest.raises(RuleViolation) as refused:
+        invoicing.revise_invoice(
+            ctx, organization_id=org, invoice_id=invoice.id, lines=[line(price="500.00")]
+        )
+    assert refused.value.code == "invoice.revision_below_credit"
+    after = queries.get_invoice(ctx, organization_id=org, invoice_id=invoice.id).invoice
+    assert (after.state, after.version) == (InvoiceState.CHANGE_REQUESTED, 1)
+    revised = invoicing.revise_invoice(
+        ctx, organization_id=org, invoice_id=invoice.id, lines=[line(price="950.00")]
+    )
+    assert revised.version == 2 and revised.outstanding.amount == Decimal("60.50")
+
+
+def test_a_po_number_added_twice_to_an_engagement_is_a_retryable_conflict(world: World) -> None:
+    """Two recipients amending invoices of one engagement with the same new PO number at once
+    both find no such PO and both add it: the second insert must be a ConcurrencyConflict
+    (retried, it finds the PO and uses it), not a database error."""
+    eng = an_engagement(world.app, world.org_id, world.client_id)
+    a_po(world.app, world.org_id, eng, "PO-9")
+    twin = PurchaseOrder(
+        id="po_twin",
+        organization_id=world.org_id,
+        engagement_id=eng,
+        number="PO-9",
+        currency="EUR",
+        created_at=world.clock.now(),
+    )
+    with world.ctx.uow() as uow, pytest.raises(ConcurrencyConflict) as refused:
+        uow.purchase_orders.add(twin)
+    assert refused.value.code == "po.concurrent_create"

@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, text
 
 from engagebill.bootstrap import App
-from engagebill.domain.events import canonical_json, record_hash
+from engagebill.domain.events import DomainEvent, canonical_json, record_hash
 from engagebill.services import invoicing
 from engagebill.services.audit import verify_chains
 from tests.support import (
@@ -124,6 +125,17 @@ def test_the_guard_refuses_to_change_or_delete_events(ledger: Ledger, statement:
     with pytest.raises(Exception, match="append-only"), ledger.app.engine.begin() as conn:
         conn.execute(text(statement), {"o": ledger.org_id, "s": ledger.sent_seqs[1]})
     assert ledger.event(ledger.sent_seqs[1]) == before
+    assert ledger.broken() is None
+
+
+def test_reading_the_whole_chain_leaves_its_transaction_usable(ledger: Ledger) -> None:
+    """The chain is streamed in pages; the paging must not carry over to the statements after
+    it (on PostgreSQL they became server-side cursors, which an INSERT cannot be)."""
+    with ledger.app.ctx.uow() as uow:
+        assert len(list(uow.events.records(ledger.org_id))) == ledger.head
+        note = DomainEvent("note.added", "note", "note_1", datetime(2025, 3, 4, tzinfo=UTC))
+        uow.events.append(ledger.org_id, [note])
+        uow.commit()
     assert ledger.broken() is None
 
 

@@ -192,7 +192,23 @@ def test_lowering_a_records_seq_is_caught_at_that_record(position: int) -> None:
     brk = verify(records)
 
     assert brk is not None
-    assert brk.seq == position + 1
+    # The first record lowered to 0 lies before the chain's start: it is named by that number.
+    assert brk.seq == (position + 1 if position else 0)
+
+
+@pytest.mark.parametrize("seq", [0, -3])
+def test_a_record_renumbered_before_the_start_is_named_by_its_own_number(seq: int) -> None:
+    """Such a row comes first in the database's order; naming it "event 1" would send the
+    auditor to the genuine event 1, which holds."""
+    records = a_chain()
+    moved = dataclasses.replace(records[2], seq=seq)
+    stored = sorted([moved, *records[:2], *records[3:]], key=lambda r: r.seq)
+
+    brk = verify(stored)
+
+    assert brk is not None
+    assert brk.seq == seq
+    assert "altered" in brk.reason
 
 
 # deleting, inserting, reordering -------------------------------------------------------------

@@ -342,3 +342,22 @@ def test_to_minor_refuses_amounts_finer_than_the_currency_allows(
 
 def test_to_minor_accepts_trailing_zeros_beyond_the_exponent() -> None:
     assert Money.of("12.3400", "EUR").to_minor() == 1234
+
+
+@pytest.mark.parametrize("text", ["1e999999999", "-1E+999999999999999999"])
+def test_an_absurd_exponent_is_refused_as_out_of_range(text: str) -> None:
+    """Not with decimal.Overflow: abs() of such a number overflows the decimal context."""
+    with pytest.raises(ValidationError) as excinfo:
+        parse_decimal(text)
+    assert code_of(excinfo) == "money.out_of_range"
+
+
+@pytest.mark.parametrize("amount", ["0.0100000000000000000000000000001", "1E-999999999999999999"])
+def test_digits_past_the_decimal_precision_are_not_whole_minor_units(amount: str) -> None:
+    """28-digit arithmetic would round these to 0.01 and 0 and call them whole: stored as
+    minor units, the amount would silently change."""
+    money = Money.of(amount, "EUR")
+    assert not money.is_whole_minor()
+    with pytest.raises(ValidationError) as excinfo:
+        money.to_minor()
+    assert code_of(excinfo) == "money.too_precise"

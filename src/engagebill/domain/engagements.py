@@ -43,7 +43,14 @@ class PaymentTerms:
             )
 
     def due_date(self, issue_date: date) -> date:
-        return issue_date + timedelta(days=self.net_days)
+        try:
+            return issue_date + timedelta(days=self.net_days)
+        except OverflowError:  # a valid date, but the calendar ends before the due date
+            raise ValidationError(
+                f"issue date {issue_date.isoformat()} leaves no room for a due date {self}",
+                code="invoice.invalid_issue_date",
+                details={"issue_date": issue_date.isoformat()},
+            ) from None
 
     def __str__(self) -> str:
         return f"Net {self.net_days}"

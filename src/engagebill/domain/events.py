@@ -151,13 +151,12 @@ def verify_chain(
         expected_seq += 1
         if record.seq != expected_seq:
             # A record whose own hash holds was really written with that number: the gap is
-            # before it (deleted events). One whose hash fails was relabelled: it is the break.
+            # before it (deleted events). One whose hash fails was relabelled: it is the break,
+            # named by its place in the chain, or by its own number when that lies before the
+            # chain's start (the genuine event at its place still holds).
             if not _holds(record):
-                return ChainBreak(
-                    organization_id,
-                    expected_seq,
-                    f"event {expected_seq} ({record.kind}) was altered",
-                )
+                seq = record.seq if record.seq < 1 else expected_seq
+                return ChainBreak(organization_id, seq, f"event {seq} ({record.kind}) was altered")
             if record.seq > expected_seq:
                 return ChainBreak(organization_id, expected_seq, f"event {expected_seq} is missing")
             return ChainBreak(

@@ -450,6 +450,15 @@ class Invoice:
         """Answer a change request with version n+1, same number, frozen at once."""
         next_state(self.state, InvoiceAction.REVISE)  # refuse before touching anything
         self._check_sendable(revision)
+        credited = self.credited_net or Money.zero(self.currency)
+        if revision.totals().net < credited:
+            # Credit notes never exceed their invoice (apply_credit); nor may a revision
+            # shrink the invoice under them.
+            raise RuleViolation(
+                f"the revision's net {revision.totals().net.format()} is less than the "
+                f"{credited.format()} already credited on this invoice",
+                code="invoice.revision_below_credit",
+            )
         previous = self.current
         revision.version = previous.version + 1
         assert previous.seller is not None

@@ -32,8 +32,14 @@ from engagebill.services.delivery import enqueue_link_emails, invoice_email_text
 from engagebill.services.lines import LineInput, parse_lines
 from engagebill.services.links import IssuedLink, issue_links_to_contacts
 from engagebill.services.ports import Context, UnitOfWork
+from engagebill.services.validation import clean_text
 
 UNSET: object = object()
+MAX_NOTES = 5000
+
+
+def _notes(notes: str) -> str:
+    return clean_text(notes, "notes", max_length=MAX_NOTES, multiline=True)
 
 
 @dataclass(slots=True)
@@ -170,7 +176,7 @@ def create_draft(
         due_date=engagement.terms.due_date(day),
         currency=engagement.currency,
         purchase_order=_po_ref(uow, engagement, po_id),
-        notes=notes.strip(),
+        notes=_notes(notes),
         quote_reference=quote_reference.strip(),
         prepaid=prepaid,
         advance_used=advance_used,
@@ -227,7 +233,7 @@ def edit_draft(
                 if purchase_order_id is UNSET
                 else _po_ref(uow, engagement, purchase_order_id)  # type: ignore[arg-type]
             ),
-            notes=current.notes if notes is None else notes.strip(),
+            notes=current.notes if notes is None else _notes(notes),
             quote_reference=current.quote_reference,
             prepaid=current.prepaid,
             advance_used=current.advance_used,
@@ -333,7 +339,7 @@ def revise_invoice(
             due_date=current.due_date,
             currency=invoice.currency,
             purchase_order=invoice.effective_purchase_order(),
-            notes=current.notes if notes is None else notes.strip(),
+            notes=current.notes if notes is None else _notes(notes),
             quote_reference=current.quote_reference,
             prepaid=current.prepaid,
             advance_used=current.advance_used,

@@ -13,6 +13,7 @@ from engagebill.domain.money import Money, parse_decimal
 from engagebill.domain.parties import require_text
 from engagebill.domain.taxes import check_rate, parse_category
 from engagebill.domain.units import unit_code
+from engagebill.services.validation import clean_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +33,19 @@ class LineInput:
     approval_ref: str | None = None
 
 
+def _reference(value: str | None, field_name: str, max_length: int) -> str | None:
+    """An optional reference, within the width of its column and free of control codes (the
+    database refuses both, with an error no interface can explain)."""
+    return None if value is None else clean_text(value, field_name, max_length=max_length)
+
+
 def parse_line(line: LineInput, currency: str, *, position: int = 1) -> InvoiceLine:
     try:
         category = parse_category(line.vat_category)
         return InvoiceLine(
-            description=require_text(line.description, "description", max_length=1000),
+            description=clean_text(
+                line.description, "description", max_length=1000, required=True, multiline=True
+            ),
             quantity=parse_decimal(line.quantity, field="quantity", code="line.invalid_quantity"),
             unit=unit_code(require_text(line.unit, "unit", max_length=20)),
             unit_price=Money.of(line.unit_price, currency),
@@ -44,11 +53,11 @@ def parse_line(line: LineInput, currency: str, *, position: int = 1) -> InvoiceL
             vat_rate=check_rate(
                 category, parse_decimal(line.vat_rate, field="VAT rate", code="vat.invalid_rate")
             ),
-            source_ref=line.source_ref,
+            source_ref=_reference(line.source_ref, "source reference", 200),
             service_date=line.service_date,
-            person=line.person,
-            requester=line.requester,
-            approval_ref=line.approval_ref,
+            person=_reference(line.person, "person", 200),
+            requester=_reference(line.requester, "requester", 200),
+            approval_ref=_reference(line.approval_ref, "approval reference", 500),
         )
     except ValidationError as exc:
         raise ValidationError(

@@ -1,4 +1,5 @@
-"""Validation of identifiers that have official check digits: VAT numbers (python-stdnum).
+"""Validation of identifiers that have official check digits (VAT numbers, python-stdnum),
+and of free text: what a column can hold (no control characters, within its width).
 
 Kept out of the domain so that the domain needs only the standard library; every path into
 the domain goes through the use cases, which call this.
@@ -7,6 +8,7 @@ the domain goes through the use cases, which call this.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
@@ -53,5 +55,37 @@ def check_email(email: str) -> str:
     if not _EMAIL.match(text) or len(text) > 254:
         raise ValidationError(
             f"{email!r} is not an email address", code="email.invalid", details={"email": email}
+        )
+    return text
+
+
+def _is_control(char: str, *, multiline: bool) -> bool:
+    if multiline and char in "\t\n\r":
+        return False
+    # Cs: lone surrogates cannot be stored as UTF-8; Cc: NUL is refused by PostgreSQL and the
+    # rest only garble an invoice.
+    return unicodedata.category(char) in ("Cc", "Cs")
+
+
+def clean_text(
+    value: str, field_name: str, *, max_length: int, required: bool = False, multiline: bool = False
+) -> str:
+    """``value`` stripped, refused when required and empty, too long, or with control codes."""
+    text = (value or "").strip()
+    if required and not text:
+        raise ValidationError(
+            f"{field_name} is empty", code="validation.required", details={"field": field_name}
+        )
+    if len(text) > max_length:
+        raise ValidationError(
+            f"{field_name} is longer than {max_length} characters",
+            code="validation.too_long",
+            details={"field": field_name},
+        )
+    if any(_is_control(char, multiline=multiline) for char in text):
+        raise ValidationError(
+            f"{field_name} contains control characters",
+            code="validation.control_characters",
+            details={"field": field_name},
         )
     return text

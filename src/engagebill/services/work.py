@@ -21,7 +21,6 @@ import csv
 import hashlib
 import io
 import re
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -36,6 +35,7 @@ from engagebill.domain.quotes import Quote, QuoteState
 from engagebill.domain.work import WorkItem, WorkState
 from engagebill.services.ports import Context, UnitOfWork
 from engagebill.services.quotes import _approve_work as approve_by_quote
+from engagebill.services.validation import clean_text
 
 T = TypeVar("T")
 
@@ -77,38 +77,6 @@ class WorkInput:
 def _show(value: str) -> str:
     """A value quoted for a message, cut short so that one garbled cell cannot flood a report."""
     return repr(value if len(value) <= 40 else value[:40] + "…")
-
-
-def _is_control(char: str, *, multiline: bool) -> bool:
-    if multiline and char in "\t\n\r":
-        return False
-    # Cs: lone surrogates cannot be stored as UTF-8; Cc: NUL is refused by PostgreSQL and the
-    # rest only garble an invoice.
-    return unicodedata.category(char) in ("Cc", "Cs")
-
-
-def clean_text(
-    value: str, field_name: str, *, max_length: int, required: bool = False, multiline: bool = False
-) -> str:
-    """``value`` stripped, refused when required and empty, too long, or with control codes."""
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationError(
-            f"{field_name} is empty", code="validation.required", details={"field": field_name}
-        )
-    if len(text) > max_length:
-        raise ValidationError(
-            f"{field_name} is longer than {max_length} characters",
-            code="validation.too_long",
-            details={"field": field_name},
-        )
-    if any(_is_control(char, multiline=multiline) for char in text):
-        raise ValidationError(
-            f"{field_name} contains control characters",
-            code="validation.control_characters",
-            details={"field": field_name},
-        )
-    return text
 
 
 def _as_text(value: object, field_name: str) -> str:

@@ -156,10 +156,14 @@ class SqlEventLog:
         )
 
     def records(self, organization_id: str) -> Iterator[EventRecord]:
-        result = self.conn.execution_options(yield_per=2000).execute(
+        # Paged on the statement: Connection.execution_options would page every later
+        # statement of the transaction too (server-side cursors on PostgreSQL, refused for
+        # an INSERT).
+        result = self.conn.execute(
             select(t.events)
             .where(t.events.c.organization_id == organization_id)
             .order_by(t.events.c.seq)
+            .execution_options(yield_per=2000)
         )
         for row in result:
             yield self._record(row)

@@ -7,10 +7,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from engagebill.adapters.db import tables as t
 from engagebill.domain.engagements import Engagement, EngagementKind, PaymentTerms, RetainerMode
-from engagebill.domain.errors import NotFound
+from engagebill.domain.errors import ConcurrencyConflict, NotFound
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.money import Money
 from engagebill.domain.numbering import NumberFormat, SeriesKind
@@ -318,6 +319,19 @@ class SqlPurchaseOrders:
 
     def add(self, purchase_order: PurchaseOrder) -> None:
         po = purchase_order
+        try:
+            # A savepoint: another transaction may have added this number since the caller
+            # looked it up (two recipients amending with the same new PO at once).
+            with self.conn.begin_nested():
+                self._insert(po)
+        except IntegrityError:
+            raise ConcurrencyConflict(
+                f"PO {po.number} was added to this engagement meanwhile; try again",
+                code="po.concurrent_create",
+                details={"engagement_id": po.engagement_id, "number": po.number},
+            ) from None
+
+    def _insert(self, po: PurchaseOrder) -> None:
         self.conn.execute(
             insert(t.purchase_orders).values(
                 id=po.id,
