@@ -23,9 +23,19 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from engagebill.entrypoints.http import create_app
-from engagebill.services import billing_run, invoicing, parties, recipient, retainers, settlement
+from engagebill.services import (
+    billing_run,
+    invoicing,
+    parties,
+    quotes,
+    recipient,
+    retainers,
+    settlement,
+    work,
+)
 from engagebill.services.access import create_api_key
 from engagebill.services.ports import Context
+from engagebill.services.quotes import QuoteItemInput
 from tests.support import (
     FixedClock,
     a_client,
@@ -82,8 +92,32 @@ def _seed(app: Any) -> tuple[str, dict[str, str]]:
             country_code="DE",
         ),
     )
+    quote = quotes.create_quote(
+        ctx,
+        organization_id=org,
+        engagement_id=project,
+        title="Website rebuild",
+        items=[QuoteItemInput("launch", "Build and go-live", "20000.00")],
+    )
+    quotes.send_quote(ctx, organization_id=org, quote_id=quote.id)
+    quotes.accept_quote(ctx, organization_id=org, quote_id=quote.id, name="Dana Scully")
+    [milestone] = quotes.list_milestones(ctx, organization_id=org, engagement_id=project)
+    hours = an_engagement(app, org, client, kind="time_and_material", name="Extras")
+    item = work.record_work_item(
+        ctx,
+        organization_id=org,
+        engagement_id=hours,
+        work_date=date(2025, 2, 20),
+        person="Sam",
+        hours="3",
+        rate="120.00",
+        description="Extra landing page",
+    )
     key = create_api_key(ctx, organization_id=org, name="schemathesis").secret
     ids = {
+        "quote_id": quote.id,
+        "milestone_id": milestone.id,
+        "work_item_id": item.id,
         "client_id": client,
         "engagement_id": retainer,
         "purchase_order_id": po,
@@ -102,7 +136,9 @@ def _no_database() -> Any:
 
 
 # The document does not depend on data, so it is loaded once, at collection, from an app that
-# has no database; every test case then calls the app built on the seeded database.
+# has no database; every test case then calls the app built on the seeded database. (The lazy
+# ``schemathesis.pytest.from_fixture`` would read the document from a fixture, but it sets a
+# node attribute pytest 9 no longer has.)
 schema = schemathesis.openapi.from_asgi(
     "/api/v1/openapi.json",
     create_app(Context(uow=_no_database, clock=FixedClock(), ids=lambda prefix: prefix)),

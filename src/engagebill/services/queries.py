@@ -64,9 +64,10 @@ def keyset_page(
     *,
     key: Callable[[Row], tuple[datetime, str]],
     after: tuple[datetime, str] | None,
-    limit: int,
+    limit: int | None,
 ) -> list[Row]:
-    """At most ``limit`` rows, newest first by ``key``, of those that come after ``after``."""
+    """At most ``limit`` rows (None: all), newest first by ``key``, of those that come after
+    ``after``."""
     ordered = sorted(rows, key=key, reverse=True)
     if after is not None:
         ordered = [row for row in ordered if key(row) < after]
@@ -152,10 +153,10 @@ def list_purchase_orders(
     organization_id: str,
     engagement_id: str | None = None,
     after: tuple[datetime, str] | None = None,
-    limit: int = 100,
+    limit: int | None = 100,
 ) -> list[PurchaseOrderUsage]:
     """POs newest first with their consumption; with ``engagement_id`` that engagement's
-    (``engagement.not_found`` when it is not this organization's)."""
+    (``engagement.not_found`` when it is not this organization's). ``limit=None``: all."""
     today = ctx.clock.today()
     with ctx.uow() as uow:
         if engagement_id is not None:

@@ -13,6 +13,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engagebill.domain.errors import DomainError
@@ -23,6 +24,33 @@ from engagebill.services.ports import Context
 KEEP = timedelta(hours=48)
 PURGE_EVERY = 500
 MAX_KEY_LENGTH = 255
+
+
+HEADER_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Send the same key again with the same body to get the first answer back "
+    "(Idempotent-Replayed: true); with another body it is a 409. Kept 48 hours.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
+
+
+def document(api: FastAPI) -> None:
+    """Show the header on every POST of the OpenAPI document; the middleware, not the routes,
+    reads it, so FastAPI cannot see it."""
+    build = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = build()
+            for item in schema.get("paths", {}).values():
+                if "post" in item:
+                    item["post"].setdefault("parameters", []).append(HEADER_PARAMETER)
+            api.openapi_schema = schema
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 class IdempotencyMiddleware:

@@ -127,6 +127,6 @@ def engagement_purchase_orders(engagement_id: str, ctx: Ctx, key: Reader) -> lis
     """The engagement's POs, newest first: what each has left of its ceiling, and whether it
     is valid today."""
     rows = queries.list_purchase_orders(
-        ctx, organization_id=key.organization_id, engagement_id=engagement_id, limit=10_000
+        ctx, organization_id=key.organization_id, engagement_id=engagement_id, limit=None
     )
     return [purchase_order_out(u) for u in rows]
