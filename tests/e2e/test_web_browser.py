@@ -11,11 +11,7 @@ Skips with a reason when /usr/bin/chromium is missing, unless ENGAGEBILL_REQUIRE
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -24,96 +20,30 @@ from typing import Any
 
 import pytest
 
-from engagebill.bootstrap import App
 from engagebill.domain.lifecycle import InvoiceState
-from engagebill.entrypoints.http import create_app
 from engagebill.services import queries, reports
-from engagebill.services.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
+from engagebill.services.demo import DEMO_EMAIL, DEMO_PASSWORD
 from engagebill.services.ports import InvoiceFilter
-from tests.support import FixedClock, migrated_app
+from tests.browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    PHONE,
+    Site,
+    demo_site,
+    require_browser,
+)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TODAY = date(2025, 3, 28)
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-def require_browser() -> Any:
-    """Playwright's sync API, or a skip (a failure under ENGAGEBILL_REQUIRE_BROWSER=1)."""
-    required = os.environ.get("ENGAGEBILL_REQUIRE_BROWSER") == "1"
-    if not CHROMIUM.exists():
-        if required:
-            pytest.fail(f"ENGAGEBILL_REQUIRE_BROWSER=1 but {CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped")
-    try:
-        from playwright import sync_api
-    except ImportError:  # pragma: no cover - playwright is a dev dependency
-        if required:
-            pytest.fail("ENGAGEBILL_REQUIRE_BROWSER=1 but playwright is not installed")
-        pytest.skip("playwright is not installed")
-    return sync_api
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Site:
-    app: App
-    organization_id: str
-    base: str
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The demo on SQLite, served by uvicorn in a thread, as `make run` serves it."""
     require_browser()
-    import uvicorn
-
-    clock = FixedClock()
-    clock.set(TODAY)
-    application = migrated_app(f"sqlite:///{tmp_path_factory.mktemp('web') / 'demo.db'}", clock)
-    organization_id = load_demo(application.ctx, today=TODAY).organization_id
-    clock.set(TODAY, hour=12)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    application.ctx.settings["public_url"] = base
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(application.ctx, public_url=base),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="engagebill-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Site(application, organization_id, base)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        application.dispose()
+    with demo_site(tmp_path_factory.mktemp("web"), TODAY) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -10,62 +10,30 @@ Skips with a reason when /usr/bin/chromium is missing, unless ENGAGEBILL_REQUIRE
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from engagebill.entrypoints.http import create_app
 from engagebill.services import billing_run
-from engagebill.services.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
-from tests.e2e.test_web_browser import (
+from engagebill.services.demo import DEMO_EMAIL, DEMO_PASSWORD
+from tests.browser import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
     DESKTOP,
-    TODAY,
     Site,
-    free_port,
+    demo_site,
     require_browser,
 )
-from tests.support import FixedClock, migrated_app
+from tests.e2e.test_web_browser import TODAY
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     require_browser()
-    import uvicorn
-
-    clock = FixedClock()
-    clock.set(TODAY)
-    application = migrated_app(f"sqlite:///{tmp_path_factory.mktemp('run') / 'demo.db'}", clock)
-    organization_id = load_demo(application.ctx, today=TODAY).organization_id
-    clock.set(TODAY, hour=12)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(application.ctx, public_url=base),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="engagebill-run-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the test server did not start")
-        time.sleep(0.05)
-    try:
-        yield Site(application, organization_id, base)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        application.dispose()
+    with demo_site(tmp_path_factory.mktemp("run"), TODAY) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
