@@ -259,8 +259,6 @@ class EventLog(Protocol):
         time. One grouped query, so reports need not read every subject's history."""
         ...
 
-    def organizations(self) -> list[str]: ...
-
 
 class RetainerRepository(Protocol):
     """Retainer schedules, one-off advances, and the advance balance of an engagement."""

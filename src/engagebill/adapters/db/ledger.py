@@ -216,9 +216,3 @@ class SqlEventLog:
         )
         # occurred_at is one fixed-width UTC ISO 8601 text form, so MAX on text is the latest.
         return {(str(s), str(k)): datetime.fromisoformat(str(at)) for s, k, at in rows}
-
-    def organizations(self) -> list[str]:
-        rows = self.conn.execute(
-            select(t.event_heads.c.organization_id).order_by(t.event_heads.c.organization_id)
-        )
-        return [str(r[0]) for r in rows]

@@ -7,12 +7,17 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from annotated_types import Ge, Le
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import Field, StrictStr
 
 from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.invoices import Invoice, InvoiceLine, PartySnapshot, Totals
-from engagebill.domain.money import Money
-from engagebill.domain.purchase_orders import Warning
+
+# Shared with every machine interface; re-exported for this interface's modules.
+from engagebill.entrypoints.outputs import Model as Model
+from engagebill.entrypoints.outputs import MoneyOut as MoneyOut
+from engagebill.entrypoints.outputs import WarningOut as WarningOut
+from engagebill.entrypoints.outputs import money as money
+from engagebill.entrypoints.outputs import warnings_out as warnings_out
 from engagebill.services.lines import LineInput
 
 Decimalish = Annotated[StrictStr, Field(pattern=r"^-?\d{1,15}(\.\d{1,8})?$", examples=["1250.00"])]
@@ -22,28 +27,6 @@ Decimalish = Annotated[StrictStr, Field(pattern=r"^-?\d{1,15}(\.\d{1,8})?$", exa
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
 Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MoneyOut(Model):
-    amount: str = Field(examples=["12100.00"])
-    currency: str = Field(examples=["EUR"])
-
-
-def money(value: Money) -> MoneyOut:
-    return MoneyOut(amount=value.decimal_string(), currency=value.currency)
-
-
-class WarningOut(Model):
-    code: str
-    message: str
-
-
-def warnings_out(items: list[Warning]) -> list[WarningOut]:
-    return [WarningOut(code=w.code, message=w.message) for w in items]
 
 
 class LineIn(Model):

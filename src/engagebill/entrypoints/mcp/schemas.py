@@ -13,19 +13,24 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from engagebill.domain.advances import AdvanceBalance
 from engagebill.domain.billing import PlannedInvoice
 from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.invoices import Invoice, InvoiceLine, PoRef, Totals
-from engagebill.domain.money import Money
 from engagebill.domain.parties import Client
-from engagebill.domain.purchase_orders import Warning
 from engagebill.domain.quotes import Milestone
 from engagebill.domain.work import WorkItem
 from engagebill.entrypoints.api.schemas import Day, Decimalish
+
+# Shared with every machine interface; re-exported for this interface's modules.
+from engagebill.entrypoints.outputs import Model as Model
+from engagebill.entrypoints.outputs import MoneyOut as MoneyOut
+from engagebill.entrypoints.outputs import WarningOut as WarningOut
+from engagebill.entrypoints.outputs import money as money
+from engagebill.entrypoints.outputs import warnings_out as warnings_out
 from engagebill.services.billing_run import PlanView, RunResult
 from engagebill.services.lines import LineInput
 from engagebill.services.links import IssuedLink
@@ -37,11 +42,6 @@ from engagebill.services.reports import (
     InvoiceStanding,
     RevenueReport,
 )
-
-
-class Model(BaseModel):
-    # Unknown fields are refused rather than dropped: a misspelt field must not go unnoticed.
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- inputs ----------------------------------------------------------------------------------
@@ -116,24 +116,6 @@ Lines = Annotated[list[LineIn], Field(min_length=1, max_length=1000)]
 
 
 # --- shared outputs --------------------------------------------------------------------------
-class MoneyOut(Model):
-    amount: str = Field(description="Decimal string fixed to the currency's minor units")
-    currency: str = Field(description="ISO 4217 code")
-
-
-def money(value: Money) -> MoneyOut:
-    return MoneyOut(amount=value.decimal_string(), currency=value.currency)
-
-
-class WarningOut(Model):
-    code: str
-    message: str
-
-
-def warnings_out(items: Iterable[Warning]) -> list[WarningOut]:
-    return [WarningOut(code=w.code, message=w.message) for w in items]
-
-
 class PoRefOut(Model):
     id: str
     number: str
