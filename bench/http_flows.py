@@ -4,7 +4,13 @@ A real server (`engagebill serve`, uvicorn with httptools) runs in its own proce
 loopback port. Each client thread repeats the full flow: the agency creates a draft and sends
 it through the REST API; the recipient opens the private link, the page's view beacon is
 posted, and the recipient approves by typing a name. Reports full flows per second, requests
-per second, and p50/p99 latency per step.
+per second, p50/p99 latency per step, the CPU the server and the clients spent per request,
+and the machine's load average (other work on the machine shares its cores).
+
+Each client thread keeps one agency connection and one recipient connection open across its
+flows, as an API integration and a browser do, and the recipient starts every flow without
+cookies, as a new recipient would. Building an ``httpx.Client`` costs about 50 ms of CPU (its
+TLS context), which on a small machine took cores away from the server being measured.
 """
 
 from __future__ import annotations
@@ -82,53 +88,61 @@ def seed(url: str) -> tuple[str, str]:
     return key, engagement.id
 
 
-def flow(base: str, key: str, engagement_id: str, timings: dict[str, list[float]]) -> None:
+def flow(
+    agency: httpx.Client,
+    recipient: httpx.Client,
+    base: str,
+    key: str,
+    engagement_id: str,
+    timings: dict[str, list[float]],
+) -> None:
     headers = {"Authorization": f"Bearer {key}"}
-    with (
-        httpx.Client(base_url=base, timeout=30) as agency,
-        httpx.Client(base_url=base, timeout=30) as recipient,
-    ):
-        started = time.perf_counter()
-        created = agency.post(
-            "/api/v1/invoices",
-            headers=headers,
-            json={
-                "engagement_id": engagement_id,
-                "lines": [
-                    {"description": "Monthly retainer", "quantity": "1", "unit_price": "10000.00"}
-                ],
-            },
-        )
-        created.raise_for_status()
-        timings["create"].append(time.perf_counter() - started)
-        invoice_id = created.json()["invoice"]["id"]
+    recipient.cookies.clear()  # a new recipient: no CSRF cookie yet
+    started = time.perf_counter()
+    created = agency.post(
+        "/api/v1/invoices",
+        headers=headers,
+        json={
+            "engagement_id": engagement_id,
+            "lines": [
+                {"description": "Monthly retainer", "quantity": "1", "unit_price": "10000.00"}
+            ],
+        },
+    )
+    created.raise_for_status()
+    timings["create"].append(time.perf_counter() - started)
+    invoice_id = created.json()["invoice"]["id"]
 
-        started = time.perf_counter()
-        sent = agency.post(f"/api/v1/invoices/{invoice_id}/send", headers=headers, json={})
-        sent.raise_for_status()
-        timings["send"].append(time.perf_counter() - started)
-        link = sent.json()["links"][0]["url"].replace("http://testserver", base)
-        path = "/" + link.split("/", 3)[3]
+    started = time.perf_counter()
+    sent = agency.post(f"/api/v1/invoices/{invoice_id}/send", headers=headers, json={})
+    sent.raise_for_status()
+    timings["send"].append(time.perf_counter() - started)
+    link = sent.json()["links"][0]["url"].replace("http://testserver", base)
+    path = "/" + link.split("/", 3)[3]
 
-        started = time.perf_counter()
-        page = recipient.get(path)
-        page.raise_for_status()
-        timings["page"].append(time.perf_counter() - started)
-        match = CSRF.search(page.text)
-        assert match, "the page carries a CSRF field"
-        field = match.group(1)
+    started = time.perf_counter()
+    page = recipient.get(path)
+    page.raise_for_status()
+    timings["page"].append(time.perf_counter() - started)
+    match = CSRF.search(page.text)
+    assert match, "the page carries a CSRF field"
+    field = match.group(1)
 
-        started = time.perf_counter()
-        recipient.post(f"{path}/view", data={"csrf_token": field, "beacon": "1"}).raise_for_status()
-        timings["view"].append(time.perf_counter() - started)
+    started = time.perf_counter()
+    recipient.post(f"{path}/view", data={"csrf_token": field, "beacon": "1"}).raise_for_status()
+    timings["view"].append(time.perf_counter() - started)
 
-        started = time.perf_counter()
-        approved = recipient.post(
-            f"{path}/approve", data={"csrf_token": field, "name": "Dana Scully"}
-        )
-        if approved.status_code >= 400:
-            raise RuntimeError(f"approve answered {approved.status_code}")
-        timings["approve"].append(time.perf_counter() - started)
+    started = time.perf_counter()
+    approved = recipient.post(f"{path}/approve", data={"csrf_token": field, "name": "Dana Scully"})
+    if approved.status_code >= 400:
+        raise RuntimeError(f"approve answered {approved.status_code}")
+    timings["approve"].append(time.perf_counter() - started)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -171,34 +185,52 @@ def main() -> None:
                 time.sleep(0.1)
         timings: dict[str, list[float]] = {step: [] for step in STEPS}
         errors: list[str] = []
-        stop = time.perf_counter() + args.seconds
+        stop = float("inf")  # set once every client thread has built its clients
 
         def worker() -> None:
-            while time.perf_counter() < stop:
-                try:
-                    flow(base, key, engagement_id, timings)
-                except Exception as exc:
-                    errors.append(f"{type(exc).__name__}: {exc}")
+            with (
+                httpx.Client(base_url=base, timeout=30) as agency,
+                httpx.Client(base_url=base, timeout=30) as recipient,
+            ):
+                ready.wait()
+                while time.perf_counter() < stop:
+                    try:
+                        flow(agency, recipient, base, key, engagement_id, timings)
+                    except Exception as exc:
+                        errors.append(f"{type(exc).__name__}: {exc}")
 
+        ready = threading.Event()
         threads = [threading.Thread(target=worker) for _ in range(args.clients)]
-        started = time.perf_counter()
         for thread in threads:
             thread.start()
+        load_before = os.getloadavg()[0]
+        server_cpu, client_cpu = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+        started = time.perf_counter()
+        stop = started + args.seconds
+        ready.set()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
+        server_cpu = cpu_seconds(server.pid) - server_cpu
+        client_cpu = cpu_seconds(os.getpid()) - client_cpu
+        load_after = os.getloadavg()[0]
     finally:
         server.terminate()
         server.wait(timeout=10)
     flows = len(timings["approve"])
+    requests = sum(len(v) for v in timings.values())
     result: dict[str, Any] = {
         "benchmark": "http_flows_sqlite",
         "clients": args.clients,
         "seconds": round(elapsed, 1),
         "flows": flows,
         "flows_per_second": round(flows / elapsed, 1),
-        "requests_per_second": round(sum(len(v) for v in timings.values()) / elapsed, 1),
+        "requests_per_second": round(requests / elapsed, 1),
         "errors": len(errors),
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(requests, 1), 2),
+        "client_cpu_ms_per_request": round(client_cpu * 1000 / max(requests, 1), 2),
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(load_after, 2),
     }
     for step in STEPS:
         if timings[step]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine, make_url
 
 from engagebill.adapters.calendars import HolidayCalendars
-from engagebill.adapters.db.engine import make_engine, normalise_url
+from engagebill.adapters.db.engine import is_sqlite_file, make_engine, normalise_url
 from engagebill.adapters.db.unit_of_work import SqlUnitOfWork
 from engagebill.adapters.documents import DeferredPdfRenderer
 from engagebill.adapters.einvoice import XmlEInvoiceRenderer, to_cii
@@ -50,9 +50,12 @@ class App:
     settings: Settings
     engine: Engine
     ctx: Context
+    reader_engine: Engine | None = None  # SQLite files: the read-only connections
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.reader_engine is not None:
+            self.reader_engine.dispose()
 
     def mailer(self) -> Mailer:
         if self.settings.smtp_url:
@@ -76,8 +79,19 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
     def uow() -> UnitOfWork:
         return SqlUnitOfWork(engine, writer_lock)
 
+    # Readers take no lock: on a SQLite file they get connections of their own (WAL lets
+    # them read while one writer writes); an in-memory database has a single connection, so
+    # reading goes through the writer's turn; PostgreSQL needs no lock at all.
+    reader_engine = make_engine(url, read_only=True) if is_sqlite_file(url) else None
+
+    def reader() -> UnitOfWork:
+        if reader_engine is not None:
+            return SqlUnitOfWork(reader_engine)
+        return SqlUnitOfWork(engine, writer_lock)
+
     ctx = Context(
         uow=uow,
+        reader=reader,
         clock=clock or SystemClock(),  # type: ignore[arg-type]
         ids=new_id,
         calendars=HolidayCalendars(),
@@ -88,4 +102,4 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
     if settings.public_url:
         ctx.settings["public_url"] = settings.public_url
     ctx.settings["secret_key"] = settings.secret_key or _local_secret(url)
-    return App(settings=settings, engine=engine, ctx=ctx)
+    return App(settings=settings, engine=engine, ctx=ctx, reader_engine=reader_engine)

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engagebill.domain.errors import ValidationError
-from engagebill.domain.money import Money, parse_decimal
+from engagebill.domain.money import Money, currency_exponent, parse_decimal
 
 # One currency for each exponent the engine meets: 0, 2 and 3 minor-unit digits.
 CURRENCIES = {"JPY": 0, "EUR": 2, "BHD": 3}
@@ -361,3 +361,15 @@ def test_digits_past_the_decimal_precision_are_not_whole_minor_units(amount: str
     with pytest.raises(ValidationError) as excinfo:
         money.to_minor()
     assert code_of(excinfo) == "money.too_precise"
+
+
+@given(st.decimals(allow_nan=False, allow_infinity=False), currencies)
+def test_whole_minor_means_no_nonzero_digit_below_the_minor_unit(
+    value: Decimal, currency: str
+) -> None:
+    """The definition, read off the digits, for any finite decimal: tiny, huge, long."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    below = -(exponent + currency_exponent(currency))
+    expected = below <= 0 or not any(digits[-below:])
+    assert Money(value, currency).is_whole_minor() is expected

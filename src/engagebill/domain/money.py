@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
 from engagebill.domain.currencies import EXPONENTS
 from engagebill.domain.errors import ValidationError
@@ -21,6 +21,10 @@ __all__ = ["Money", "currency_exponent", "parse_decimal", "round_half_up"]
 # value go. A BIGINT holds 92 times as much, room for the sums the database takes (a PO's
 # consumption, an advance's balance); a quantity times a price could otherwise overflow them.
 MAX_MINOR = 10**17
+
+
+# The minor unit of each exponent in use (0.01 for 2), made once rather than per amount.
+_QUANTA = {exponent: Decimal(1).scaleb(-exponent) for exponent in set(EXPONENTS.values())}
 
 
 def currency_exponent(currency: str) -> int:
@@ -170,8 +174,18 @@ class Money:
         return int(scaled)
 
     def is_whole_minor(self) -> bool:
-        """Read off the digits, not computed: 28-digit decimal arithmetic would round
-        0.0100000000000000000000000000001 to 0.01 and call it whole."""
+        """Whether the amount has no digits below the minor unit.
+
+        Decimal comparison is exact, so an amount equal to itself cut at the minor unit is
+        whole (rounding the amount itself, at 28 digits, would call
+        0.0100000000000000000000000000001 whole). Cutting refuses a result longer than the
+        context's precision; such an amount is read off its digits instead.
+        """
+        try:
+            quantum = _QUANTA[currency_exponent(self.currency)]
+            return self.amount == self.amount.quantize(quantum, rounding=ROUND_DOWN)
+        except InvalidOperation:
+            pass
         _, digits, exponent = self.amount.as_tuple()
         fraction = -(int(exponent) + self.exponent)  # digits left right of the minor unit
         return fraction <= 0 or not any(digits[-fraction:])

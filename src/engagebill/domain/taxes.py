@@ -8,13 +8,16 @@ exemption reason (BT-120).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
 from engagebill.domain.errors import ValidationError
 from engagebill.domain.money import Money, round_half_up
+
+_ZERO = Decimal(0)
+_HUNDRED = Decimal(100)
 
 
 class VatCategory(StrEnum):
@@ -85,12 +88,19 @@ def vat_breakdown(
     nets: Iterable[tuple[VatCategory, Decimal, Money]], currency: str
 ) -> list[VatGroup]:
     """Group ``(category, rate, line_net)`` triples and tax each group's summed net."""
-    sums: dict[tuple[VatCategory, Decimal], Money] = {}
+    sums: dict[tuple[VatCategory, Decimal], Decimal] = {}
     for category, rate, net in nets:
         key = (category, rate)
-        sums[key] = sums.get(key, Money.zero(currency)) + net
+        sums[key] = sums.get(key, _ZERO) + net.amount
+    return vat_groups(sums, currency)
+
+
+def vat_groups(
+    taxable: Mapping[tuple[VatCategory, Decimal], Decimal], currency: str
+) -> list[VatGroup]:
+    """The breakdown from each (category, rate)'s summed line nets, in a stable order."""
     groups = []
-    for (category, rate), taxable in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        tax = Money(taxable.amount * rate / Decimal(100), currency).rounded()
-        groups.append(VatGroup(category, rate, taxable.rounded(), tax))
+    for (category, rate), amount in sorted(taxable.items(), key=lambda kv: kv[0]):
+        tax = Money(amount * rate / _HUNDRED, currency).rounded()
+        groups.append(VatGroup(category, rate, Money(amount, currency).rounded(), tax))
     return groups

@@ -4,12 +4,11 @@ headers are set here for every response."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
-from starlette.responses import Response
+from starlette.datastructures import MutableHeaders
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engagebill import __version__
 from engagebill.entrypoints.api.app import create_api
@@ -44,21 +43,42 @@ def create_app(ctx: Context, *, public_url: str | None = None) -> FastAPI:
     app.router.routes.append(Route("/mcp", mcp.app, name="mcp"))  # every method, exact path
     recipient_pages.install(app, ctx)  # /l/{token} and /static
     agency_app.install(app, ctx)  # / (the agency's app), /login, /invoices ...
-
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/l/"):
-            response.headers["X-Robots-Tag"] = "noindex, nofollow"
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> PlainTextResponse:
         return PlainTextResponse("ok")
 
     return app
+
+
+class SecurityHeaders:
+    """Adds ``SECURITY_HEADERS`` to every response (keeping any a route set itself), and keeps
+    recipients' pages out of search engines and caches.
+
+    Plain ASGI: it edits the response's first message as it passes, where a
+    ``BaseHTTPMiddleware`` would run every request in a task of its own and copy the body
+    through a stream.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        private = scope["path"].startswith("/l/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])  # optional in ASGI
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+                if private:
+                    headers["X-Robots-Tag"] = "noindex, nofollow"
+                    headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -67,7 +67,7 @@ def authenticate(ctx: Context, presented: str) -> ApiKey:
     if not presented.startswith(PREFIX) or "." not in presented:
         raise refused
     key_id, _, secret = presented[len(PREFIX) :].partition(".")
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         key = uow.api_keys.get(key_id)
     if key is None or key.revoked_at is not None:
         raise refused
@@ -87,5 +87,5 @@ def revoke_api_key(ctx: Context, *, organization_id: str, key_id: str) -> None:
 
 
 def list_api_keys(ctx: Context, *, organization_id: str) -> list[ApiKey]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.api_keys.list(organization_id)

@@ -22,6 +22,7 @@ from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.quotes import MilestoneState
 from engagebill.domain.work import WorkState
+from engagebill.services.collector import collector_paused, survivors_frozen
 from engagebill.services.invoicing import create_draft, send_invoice
 from engagebill.services.ports import (
     Calendars,
@@ -70,7 +71,7 @@ def gather_inputs(
     engagements = {
         e.id: e for e in uow.engagements.list(organization_id) if wanted is None or e.id in wanted
     }
-    clients = {c.id: c.name for c in uow.clients.list(organization_id)}
+    clients = uow.clients.names(organization_id)
     schedules = [
         s for s in uow.retainers.schedules(organization_id) if s.engagement_id in engagements
     ]
@@ -128,7 +129,9 @@ def gather_inputs(
 
 def plan_run(ctx: Context, *, organization_id: str, as_of: date) -> PlanView:
     """What a run as of ``as_of`` would create, with the numbers in plan order."""
-    with ctx.uow() as uow:
+    # The plan is built from everything billable and is what the caller keeps: a collector
+    # pass during or after it would walk the whole graph and free nothing.
+    with ctx.uow() as uow, collector_paused(collect_after=False):
         plan = plan_billing(gather_inputs(uow, organization_id, as_of, ctx.calendars))
         numbers = uow.numbers.preview(
             organization_id, SeriesKind.INVOICE, [p.issue_date for p in plan.invoices]
@@ -300,24 +303,30 @@ def execute_run(
             result.planned = len(view.plan.invoices)
         if view.plan.is_empty():
             break
-        groups: dict[str, list[PlannedInvoice]] = {}
-        for planned in view.plan.invoices:
-            groups.setdefault(planned.engagement_id, []).append(planned)
-        batches: list[list[list[PlannedInvoice]]] = [[]]
-        for group in groups.values():
-            if sum(len(g) for g in batches[-1]) + len(group) > batch_size and batches[-1]:
-                batches.append([])
-            batches[-1].append(group)
-        done, lost = 0, 0
-        for batch in batches:
-            try:
-                with ctx.uow() as uow:
-                    _create_batch(ctx, uow, organization_id, [p for g in batch for p in g], result)
-            except (Conflict, ConcurrencyConflict):
-                lost += sum(not _create_group(ctx, organization_id, g, result) for g in batch)
-            done += sum(len(g) for g in batch)
-            if progress is not None:
-                progress(done, len(view.plan.invoices))
+        with survivors_frozen():  # the plan lives to the end; the batches do not
+            groups: dict[str, list[PlannedInvoice]] = {}
+            for planned in view.plan.invoices:
+                groups.setdefault(planned.engagement_id, []).append(planned)
+            batches: list[list[list[PlannedInvoice]]] = [[]]
+            in_batch = 0
+            for group in groups.values():
+                if in_batch + len(group) > batch_size and batches[-1]:
+                    batches.append([])
+                    in_batch = 0
+                batches[-1].append(group)
+                in_batch += len(group)
+            done, lost = 0, 0
+            for batch in batches:
+                try:
+                    with ctx.uow() as uow:
+                        _create_batch(
+                            ctx, uow, organization_id, [p for g in batch for p in g], result
+                        )
+                except (Conflict, ConcurrencyConflict):
+                    lost += sum(not _create_group(ctx, organization_id, g, result) for g in batch)
+                done += sum(len(g) for g in batch)
+                if progress is not None:
+                    progress(done, len(view.plan.invoices))
         if not lost:
             break
     return result

@@ -35,6 +35,7 @@ from engagebill.domain.delivery import (
 from engagebill.domain.errors import ValidationError
 from engagebill.domain.events import DomainEvent
 from engagebill.domain.lifecycle import InvoiceState
+from engagebill.domain.parties import Organization
 from engagebill.services.links import IssuedLink, issue_links_to_contacts
 from engagebill.services.ports import Context, InvoiceFilter, Mailer, UnitOfWork, WebhookSender
 
@@ -67,9 +68,12 @@ def enqueue_link_emails(
     intro: str,
     issued: Sequence[IssuedLink],
     reason: str = "sent",
+    organization: Organization | None = None,
 ) -> int:
-    """One email per issued link, in the caller's transaction."""
-    organization = uow.organizations.get(organization_id)
+    """One email per issued link, in the caller's transaction. ``organization``: the sender,
+    when the caller has read it already."""
+    if organization is None:
+        organization = uow.organizations.get(organization_id)
     settings = uow.outbox.settings(organization_id)
     now = ctx.clock.now()
     messages = []

@@ -314,6 +314,7 @@ def send_invoice(
         subject=subject,
         intro=intro,
         issued=links,
+        organization=organization,
     )
     if issued is not None:
         issued.extend(links)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from engagebill.domain.access import DocumentType, PrivateLink, token_hash
 from engagebill.domain.errors import Gone, NotFound, RuleViolation
 from engagebill.domain.events import DomainEvent
+from engagebill.domain.invoices import Invoice
 from engagebill.services.ports import Context, UnitOfWork
 from engagebill.services.validation import check_email
 
@@ -158,7 +159,7 @@ def resolve(uow: UnitOfWork, token: str, now: datetime) -> PrivateLink:
 
 
 def open_link(ctx: Context, token: str) -> PrivateLink:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return resolve(uow, token, ctx.clock.now())
 
 
@@ -168,27 +169,35 @@ def record_view(ctx: Context, token: str) -> PrivateLink:
     now = ctx.clock.now()
     with ctx.uow() as uow:
         link = resolve(uow, token, now)
-        uow.links.record_view(link, now)
-        if link.document_type is DocumentType.INVOICE:
-            invoice = uow.invoices.get(link.organization_id, link.document_id, for_update=True)
-            invoice.view(now, viewer=link.recipient)
-            uow.invoices.save(invoice)
-            uow.events.append(link.organization_id, invoice.pending_events)
-        else:
-            uow.events.append(
-                link.organization_id,
-                [
-                    DomainEvent(
-                        f"{link.document_type.value}.viewed",
-                        link.document_type.value,
-                        link.document_id,
-                        now,
-                        {"viewer": link.recipient, "link_id": link.id},
-                    )
-                ],
-            )
+        note_view(uow, link, now)
         uow.commit()
     return link
+
+
+def note_view(uow: UnitOfWork, link: PrivateLink, now: datetime) -> Invoice | None:
+    """Record a view through ``link`` in the caller's transaction; the invoice viewed, as it
+    is now, when the link is an invoice's."""
+    uow.links.record_view(link, now)
+    if link.document_type is DocumentType.INVOICE:
+        invoice = uow.invoices.get(link.organization_id, link.document_id, for_update=True)
+        invoice.view(now, viewer=link.recipient)
+        uow.invoices.save(invoice)
+        uow.events.append(link.organization_id, invoice.pending_events)
+        invoice.pending_events.clear()
+        return invoice
+    uow.events.append(
+        link.organization_id,
+        [
+            DomainEvent(
+                f"{link.document_type.value}.viewed",
+                link.document_type.value,
+                link.document_id,
+                now,
+                {"viewer": link.recipient, "link_id": link.id},
+            )
+        ],
+    )
+    return None
 
 
 def revoke_link(ctx: Context, *, organization_id: str, link_id: str) -> PrivateLink:
@@ -214,5 +223,5 @@ def revoke_link(ctx: Context, *, organization_id: str, link_id: str) -> PrivateL
 
 
 def links_for(ctx: Context, *, organization_id: str, document_id: str) -> list[PrivateLink]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.links.for_document(organization_id, document_id)

@@ -149,6 +149,10 @@ class ClientRepository(Protocol):
 
     def list(self, organization_id: str) -> list[Client]: ...
 
+    def names(self, organization_id: str) -> dict[str, str]:
+        """Client id to name, without billing entities and contacts."""
+        ...
+
 
 class EngagementRepository(Protocol):
     def add(self, engagement: Engagement) -> None: ...
@@ -652,3 +656,10 @@ class Context:
     pdf_renderer: PdfRenderer | None = None
     cii_renderer: CiiRenderer | None = None
     einvoice_renderer: EInvoiceRenderer | None = None
+    # A unit of work that only reads: a consistent snapshot that waits for no writer (on
+    # SQLite it neither takes the write lock nor queues behind writers). None: ``uow``.
+    reader: Callable[[], UnitOfWork] | None = None
+
+    def read(self) -> UnitOfWork:
+        """A unit of work for a use case that writes nothing (it may refuse to)."""
+        return (self.reader or self.uow)()

@@ -1,5 +1,7 @@
 """Read-side use cases: invoice lists, one invoice with its history; clients, engagements,
-POs (with what was consumed of them), retainer schedules, advances, credit notes and events."""
+POs (with what was consumed of them), retainer schedules, advances, credit notes and events.
+
+They read through ``ctx.read()``: a snapshot that neither waits for nor holds up a writer."""
 
 from __future__ import annotations
 
@@ -37,12 +39,12 @@ class InvoiceDetail:
 def list_invoices(
     ctx: Context, *, organization_id: str, query: InvoiceFilter | None = None
 ) -> list[InvoiceSummary]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.invoices.list(organization_id, query or InvoiceFilter())
 
 
 def get_invoice(ctx: Context, *, organization_id: str, invoice_id: str) -> InvoiceDetail:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         invoice = uow.invoices.get(organization_id, invoice_id)
         return InvoiceDetail(
             invoice=invoice,
@@ -85,13 +87,13 @@ def list_clients(
     after: tuple[datetime, str] | None = None,
     limit: int = 100,
 ) -> list[Client]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         clients = uow.clients.list(organization_id)
     return keyset_page(clients, key=_created, after=after, limit=limit)
 
 
 def get_client(ctx: Context, *, organization_id: str, client_id: str) -> Client:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.clients.get(organization_id, client_id)
 
 
@@ -104,14 +106,14 @@ def list_engagements(
     after: tuple[datetime, str] | None = None,
     limit: int = 100,
 ) -> list[Engagement]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         engagements = uow.engagements.list(organization_id, client_id)
     wanted = [e for e in engagements if kind is None or e.kind is kind]
     return keyset_page(wanted, key=_created, after=after, limit=limit)
 
 
 def get_engagement(ctx: Context, *, organization_id: str, engagement_id: str) -> Engagement:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.engagements.get(organization_id, engagement_id)
 
 
@@ -158,7 +160,7 @@ def list_purchase_orders(
     """POs newest first with their consumption; with ``engagement_id`` that engagement's
     (``engagement.not_found`` when it is not this organization's). ``limit=None``: all."""
     today = ctx.clock.today()
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         if engagement_id is not None:
             uow.engagements.get(organization_id, engagement_id)
         page = keyset_page(
@@ -173,7 +175,7 @@ def list_purchase_orders(
 def get_purchase_order(
     ctx: Context, *, organization_id: str, purchase_order_id: str
 ) -> PurchaseOrderUsage:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         po = uow.purchase_orders.get(organization_id, purchase_order_id)
         return _usage(uow, po, ctx.clock.today())
 
@@ -187,13 +189,13 @@ def list_schedules(
     after: tuple[datetime, str] | None = None,
     limit: int = 100,
 ) -> list[RetainerSchedule]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         schedules = uow.retainers.schedules(organization_id, engagement_id, active_only=active_only)
     return keyset_page(schedules, key=_created, after=after, limit=limit)
 
 
 def get_schedule(ctx: Context, *, organization_id: str, schedule_id: str) -> RetainerSchedule:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.retainers.get_schedule(organization_id, schedule_id)
 
 
@@ -206,7 +208,7 @@ def list_advances(
     after: tuple[datetime, str] | None = None,
     limit: int = 100,
 ) -> list[Advance]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         advances = uow.retainers.advances(
             organization_id, engagement_id, uninvoiced_only=uninvoiced_only
         )
@@ -214,7 +216,7 @@ def list_advances(
 
 
 def get_advance(ctx: Context, *, organization_id: str, advance_id: str) -> Advance:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.retainers.get_advance(organization_id, advance_id)
 
 
@@ -222,12 +224,12 @@ def get_advance(ctx: Context, *, organization_id: str, advance_id: str) -> Advan
 def list_credit_notes(
     ctx: Context, *, organization_id: str, query: CreditNoteFilter | None = None
 ) -> list[CreditNoteSummary]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.credit_notes.list(organization_id, query or CreditNoteFilter())
 
 
 def get_credit_note(ctx: Context, *, organization_id: str, credit_note_id: str) -> CreditNote:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.credit_notes.get(organization_id, credit_note_id)
 
 
@@ -240,7 +242,7 @@ def list_events(
     subject_id: str | None = None,
 ) -> list[EventRecord]:
     """The organization's audit trail, oldest first, from just after ``after_seq``."""
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.events.page(
             organization_id, after_seq=after_seq, limit=limit, subject_id=subject_id
         )

@@ -6,8 +6,9 @@ Milestone links: sign the milestone off by typed name, which makes it invoiceabl
 
 Each action resolves the link first (unknown, revoked and expired links are refused), checks
 that it is a link for that kind of document, and acts as that link's recipient on that
-document only. ``open_document`` reads what a link opens for display and writes nothing: a
-view is recorded only by ``links.record_view``.
+document only. Invoice actions check the link in the transaction that acts, so a link revoked
+a moment before cannot act. ``open_document`` reads what a link opens for display and writes
+nothing: a view is recorded only by ``links.record_view`` and ``view_document``.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from engagebill.domain.invoices import Invoice
 from engagebill.domain.quotes import Milestone, Quote
 from engagebill.services import quotes, recipient
 from engagebill.services.einvoice import EInvoiceFile, invoice_file
-from engagebill.services.links import open_link, resolve
+from engagebill.services.links import note_view, open_link, resolve
 from engagebill.services.parties import EntityInput
 from engagebill.services.pdfs import PdfFile, invoice_pdf_file
-from engagebill.services.ports import Context
+from engagebill.services.ports import Context, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,45 +42,67 @@ class LinkedDocument:
 
 def open_document(ctx: Context, token: str) -> LinkedDocument:
     """The document a link opens, for display; NotFound or Gone as ``links.resolve``."""
+    with ctx.read() as uow:
+        return _document(uow, resolve(uow, token, ctx.clock.now()))
+
+
+def view_document(ctx: Context, token: str) -> LinkedDocument:
+    """Record a view through the link (as ``links.record_view``) and return what the link
+    shows after it, in one transaction: the page's view beacon answers with the new state."""
+    now = ctx.clock.now()
     with ctx.uow() as uow:
-        link = resolve(uow, token, ctx.clock.now())
-        org = link.organization_id
-        organization = uow.organizations.get(org)
-        if link.document_type is DocumentType.INVOICE:
-            invoice = uow.invoices.get(org, link.document_id)
-            seller = invoice.current.seller
-            return LinkedDocument(
-                link,
-                seller.name if seller else organization.legal_name,
-                uow.engagements.get(org, invoice.engagement_id).name,
-                invoice=invoice,
-            )
-        if link.document_type is DocumentType.QUOTE:
-            quote = uow.quotes.get(org, link.document_id)
-            return LinkedDocument(
-                link,
-                organization.legal_name,
-                uow.engagements.get(org, quote.engagement_id).name,
-                quote=quote,
-            )
-        milestone = uow.quotes.get_milestone(org, link.document_id)
+        link = resolve(uow, token, now)
+        document = _document(uow, link, invoice=note_view(uow, link, now))
+        uow.commit()
+    return document
+
+
+def _document(uow: UnitOfWork, link: PrivateLink, invoice: Invoice | None = None) -> LinkedDocument:
+    """What ``link`` opens, read in the caller's transaction (``invoice``: already read)."""
+    org = link.organization_id
+    if link.document_type is DocumentType.INVOICE:
+        invoice = invoice or uow.invoices.get(org, link.document_id)
+        seller = invoice.current.seller  # a sent invoice names its seller as printed
         return LinkedDocument(
             link,
-            organization.legal_name,
-            uow.engagements.get(org, milestone.engagement_id).name,
-            milestone=milestone,
+            seller.name if seller else uow.organizations.get(org).legal_name,
+            uow.engagements.get(org, invoice.engagement_id).name,
+            invoice=invoice,
         )
+    if link.document_type is DocumentType.QUOTE:
+        quote = uow.quotes.get(org, link.document_id)
+        return LinkedDocument(
+            link,
+            uow.organizations.get(org).legal_name,
+            uow.engagements.get(org, quote.engagement_id).name,
+            quote=quote,
+        )
+    milestone = uow.quotes.get_milestone(org, link.document_id)
+    return LinkedDocument(
+        link,
+        uow.organizations.get(org).legal_name,
+        uow.engagements.get(org, milestone.engagement_id).name,
+        milestone=milestone,
+    )
 
 
-def _link_for(ctx: Context, token: str, kind: DocumentType) -> PrivateLink:
-    link = open_link(ctx, token)
+def _of_kind(link: PrivateLink, kind: DocumentType) -> PrivateLink:
     if link.document_type is not kind:
         raise NotFound(f"this link is not for a {kind.value}", code="link.not_found")
     return link
 
 
+def _link_for(ctx: Context, token: str, kind: DocumentType) -> PrivateLink:
+    return _of_kind(open_link(ctx, token), kind)
+
+
 def _invoice_link(ctx: Context, token: str) -> PrivateLink:
     return _link_for(ctx, token, DocumentType.INVOICE)
+
+
+def _invoice_link_in(ctx: Context, uow: UnitOfWork, token: str) -> PrivateLink:
+    """The invoice link of ``token``, checked in the caller's transaction."""
+    return _of_kind(resolve(uow, token, ctx.clock.now()), DocumentType.INVOICE)
 
 
 def link_amend(
@@ -90,34 +113,49 @@ def link_amend(
     billing_entity: EntityInput | None = None,
     cost_centre: str | None = None,
 ) -> Invoice:
-    link = _invoice_link(ctx, token)
-    return recipient.amend_invoice(
-        ctx,
-        organization_id=link.organization_id,
-        invoice_id=link.document_id,
-        by=link.recipient,
-        purchase_order_number=purchase_order_number,
-        billing_entity=billing_entity,
-        cost_centre=cost_centre,
-    )
+    with ctx.uow() as uow:
+        link = _invoice_link_in(ctx, uow, token)
+        invoice = recipient.amend_invoice(
+            ctx,
+            organization_id=link.organization_id,
+            invoice_id=link.document_id,
+            by=link.recipient,
+            purchase_order_number=purchase_order_number,
+            billing_entity=billing_entity,
+            cost_centre=cost_centre,
+            uow=uow,
+        )
+        uow.commit()
+    return invoice
 
 
 def link_request_change(ctx: Context, token: str, *, message: str) -> Invoice:
-    link = _invoice_link(ctx, token)
-    return recipient.request_change(
-        ctx,
-        organization_id=link.organization_id,
-        invoice_id=link.document_id,
-        message=message,
-        by=link.recipient,
-    )
+    with ctx.uow() as uow:
+        link = _invoice_link_in(ctx, uow, token)
+        invoice = recipient.request_change(
+            ctx,
+            organization_id=link.organization_id,
+            invoice_id=link.document_id,
+            message=message,
+            by=link.recipient,
+            uow=uow,
+        )
+        uow.commit()
+    return invoice
 
 
 def link_approve(ctx: Context, token: str, *, name: str) -> Invoice:
-    link = _invoice_link(ctx, token)
-    return recipient.approve_invoice(
-        ctx, organization_id=link.organization_id, invoice_id=link.document_id, name=name
-    )
+    with ctx.uow() as uow:
+        link = _invoice_link_in(ctx, uow, token)
+        invoice = recipient.approve_invoice(
+            ctx,
+            organization_id=link.organization_id,
+            invoice_id=link.document_id,
+            name=name,
+            uow=uow,
+        )
+        uow.commit()
+    return invoice
 
 
 def link_accept_quote(

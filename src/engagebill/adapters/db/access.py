@@ -1,17 +1,42 @@
-"""Repositories for API keys, idempotency keys and private links."""
+"""Repositories for API keys, idempotency keys and private links.
+
+The statements of the lookups every request makes (an API key, a link by its token) are built
+once, with bound parameters: building a statement and its cache key anew costs SQLAlchemy
+more than SQLite takes to answer it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engagebill.adapters.db import tables as t
 from engagebill.adapters.db.parties import not_found
 from engagebill.domain.access import ApiKey, DocumentType, PrivateLink, Scope
 from engagebill.services.ports import StoredResponse
+
+_API_KEY = select(t.api_keys).where(t.api_keys.c.id == bindparam("key_id"))
+
+_views = t.link_views.c
+# A link with its view count and last view. Correlated subqueries read only that link's views
+# through ix_link_views_link; a join on a grouped subquery would aggregate the whole table.
+_LINKS = select(
+    t.document_links,
+    select(func.count())
+    .where(_views.link_id == t.document_links.c.id)
+    .scalar_subquery()
+    .label("views"),
+    select(func.max(_views.viewed_at))
+    .where(_views.link_id == t.document_links.c.id)
+    .scalar_subquery()
+    .label("last_viewed_at"),
+)
+_LINK_BY_TOKEN = _LINKS.where(t.document_links.c.token_hash == bindparam("digest"))
+_ADD_LINK = insert(t.document_links)
+_ADD_VIEW = insert(t.link_views)
 
 
 class SqlApiKeys:
@@ -44,7 +69,7 @@ class SqlApiKeys:
         )
 
     def get(self, key_id: str) -> ApiKey | None:
-        row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
+        row = self.conn.execute(_API_KEY, {"key_id": key_id}).first()
         return None if row is None else self._from(row)
 
     def list(self, organization_id: str) -> list[ApiKey]:
@@ -133,33 +158,23 @@ class SqlLinks:
 
     def add(self, link: PrivateLink) -> None:
         self.conn.execute(
-            insert(t.document_links).values(
-                id=link.id,
-                organization_id=link.organization_id,
-                document_type=link.document_type.value,
-                document_id=link.document_id,
-                recipient_name=link.recipient_name,
-                recipient_email=link.recipient_email,
-                token_hash=link.token_hash,
-                created_at=link.created_at,
-                expires_at=link.expires_at,
-                revoked_at=link.revoked_at,
-            )
+            _ADD_LINK,
+            {
+                "id": link.id,
+                "organization_id": link.organization_id,
+                "document_type": link.document_type.value,
+                "document_id": link.document_id,
+                "recipient_name": link.recipient_name,
+                "recipient_email": link.recipient_email,
+                "token_hash": link.token_hash,
+                "created_at": link.created_at,
+                "expires_at": link.expires_at,
+                "revoked_at": link.revoked_at,
+            },
         )
 
     def _select(self) -> Any:
-        views = (
-            select(
-                t.link_views.c.link_id,
-                func.count().label("views"),
-                func.max(t.link_views.c.viewed_at).label("last_viewed_at"),
-            )
-            .group_by(t.link_views.c.link_id)
-            .subquery()
-        )
-        return select(t.document_links, views.c.views, views.c.last_viewed_at).select_from(
-            t.document_links.outerjoin(views, views.c.link_id == t.document_links.c.id)
-        )
+        return _LINKS
 
     @staticmethod
     def _from(row: Any) -> PrivateLink:
@@ -179,9 +194,7 @@ class SqlLinks:
         )
 
     def by_token_hash(self, digest: str) -> PrivateLink | None:
-        row = self.conn.execute(
-            self._select().where(t.document_links.c.token_hash == digest)
-        ).first()
+        row = self.conn.execute(_LINK_BY_TOKEN, {"digest": digest}).first()
         return None if row is None else self._from(row)
 
     def get(self, organization_id: str, link_id: str) -> PrivateLink:
@@ -219,9 +232,8 @@ class SqlLinks:
 
     def record_view(self, link: PrivateLink, at: datetime) -> None:
         self.conn.execute(
-            insert(t.link_views).values(
-                organization_id=link.organization_id, link_id=link.id, viewed_at=at
-            )
+            _ADD_VIEW,
+            {"organization_id": link.organization_id, "link_id": link.id, "viewed_at": at},
         )
 
     def views(self, organization_id: str, link_id: str) -> list[datetime]:

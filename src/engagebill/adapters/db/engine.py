@@ -4,6 +4,10 @@ SQLite is set up for a server's life: WAL so readers never wait for the writer,
 ``foreign_keys=ON``, a busy timeout, and ``BEGIN IMMEDIATE`` for every transaction so that a
 writer takes the write lock up front instead of failing half-way when another writer got there
 first (deferred transactions cannot be upgraded under contention).
+
+A read-only engine (``read_only=True``, SQLite files only) serves the use cases that write
+nothing: its connections are ``query_only`` and begin deferred, so a reader reads the last
+committed snapshot without taking or waiting for the write lock.
 """
 
 from __future__ import annotations
@@ -26,16 +30,23 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, read_only: bool = False) -> Engine:
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, read_only=read_only)
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def is_sqlite_file(url: str) -> bool:
+    parsed = make_url(normalise_url(url))
+    return parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:")
+
+
+def _sqlite_engine(url: str, *, read_only: bool = False) -> Engine:
     memory = make_url(url).database in (None, "", ":memory:")
+    if memory and read_only:
+        raise ValueError("an in-memory database has one connection: read through the writer")
     kwargs: dict[str, Any] = {"connect_args": {"timeout": 30, "check_same_thread": False}}
     if memory:
         kwargs["poolclass"] = StaticPool
@@ -55,11 +66,17 @@ def _sqlite_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        if read_only:
+            # A use case that reads must not write by mistake: SQLite refuses it here.
+            cursor.execute("PRAGMA query_only=ON")
         cursor.close()
+
+    # Readers begin deferred: in WAL mode they read a snapshot and never wait for a writer.
+    default_mode = "DEFERRED" if read_only else "IMMEDIATE"
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        mode = connection.get_execution_options().get("sqlite_begin", default_mode)
         connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine

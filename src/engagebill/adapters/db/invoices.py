@@ -5,19 +5,41 @@
 losing its update), new versions and amendments, new payments, and the lines of a draft
 version. Frozen versions are skipped outright: no code path here updates or deletes them, and
 the migration's triggers refuse it at the database too.
+
+Loading one invoice takes three statements (the header with its amendment count and whether
+it has payments, the versions, the lines), plus one for amendments or payments only when there
+are any. The repository remembers, for the transaction, what it loaded or wrote of each
+invoice: which versions are stored and frozen, the lines of draft versions and how many
+amendments there are. ``save`` then writes only what changed, without reading it back first;
+an invoice it has not seen is compared with the database as before. The single-invoice
+statements are built once, with bound parameters: building them anew cost SQLAlchemy more
+than SQLite takes to run them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from engagebill.adapters.db import tables as t
+from engagebill.adapters.db.bulk import insert_rows
 from engagebill.adapters.db.parties import not_found
 from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.errors import ConcurrencyConflict, Conflict
@@ -88,9 +110,91 @@ def _party(text: str | None) -> PartySnapshot | None:
     return None if text is None else PartySnapshot.from_dict(json.loads(text))
 
 
+_i, _v, _l = t.invoices.c, t.invoice_versions.c, t.invoice_lines.c
+_a, _p = t.invoice_amendments.c, t.payments.c
+# The header, and whether the invoice has amendments and payments worth a query of their own.
+_header = select(
+    t.invoices,
+    select(func.count()).where(_a.invoice_id == _i.id).scalar_subquery().label("amendment_count"),
+    exists().where(_p.invoice_id == _i.id).label("has_payments"),
+)
+_HEADER = _header.where(
+    _i.organization_id == bindparam("organization_id"), _i.id == bindparam("invoice_id")
+)
+_HEADER_FOR_UPDATE = _HEADER.with_for_update(of=t.invoices)
+_HEADER_BY_NUMBER = _header.where(
+    _i.organization_id == bindparam("organization_id"), _i.number == bindparam("number")
+)
+_VERSIONS = (
+    select(t.invoice_versions).where(_v.invoice_id == bindparam("invoice_id")).order_by(_v.version)
+)
+_LINES = (
+    select(t.invoice_lines)
+    .where(_l.invoice_id == bindparam("invoice_id"))
+    .order_by(_l.version, _l.position)
+)
+_AMENDMENTS = (
+    select(t.invoice_amendments).where(_a.invoice_id == bindparam("invoice_id")).order_by(_a.id)
+)
+_PAYMENTS = (
+    select(t.payments)
+    .where(_p.invoice_id == bindparam("invoice_id"))
+    .order_by(_p.recorded_at, _p.id)
+)
+_ADD_HEADER = insert(t.invoices)
+_ADD_VERSION = insert(t.invoice_versions)
+_ADD_LINES = insert(t.invoice_lines)
+# Where-clause parameters are prefixed: the other keys given to these updates are the SET.
+_SAVE_HEADER = update(t.invoices).where(
+    _i.id == bindparam("w_id"),
+    _i.organization_id == bindparam("w_organization_id"),
+    _i.row_version == bindparam("w_row_version"),
+)
+_FREEZE_VERSION = (
+    update(t.invoice_versions)
+    .where(_v.invoice_id == bindparam("w_invoice_id"), _v.version == bindparam("w_version"))
+    .values(frozen=True)
+)
+_REWRITE_VERSION = update(t.invoice_versions).where(
+    _v.invoice_id == bindparam("w_invoice_id"),
+    _v.version == bindparam("w_version"),
+    _v.frozen.is_(False),
+)
+_DELETE_LINES = delete(t.invoice_lines).where(
+    _l.invoice_id == bindparam("invoice_id"), _l.version == bindparam("version")
+)
+
+
+@dataclass(slots=True)
+class _Stored:
+    """What the database holds of one invoice, as this transaction loaded or wrote it."""
+
+    frozen: dict[int, bool]  # version -> frozen
+    draft_lines: dict[int, list[InvoiceLine]]  # the lines of each draft version
+    amendments: int = 0
+
+
+def _same_lines(stored: list[InvoiceLine] | None, lines: list[InvoiceLine]) -> bool:
+    # Lines are immutable values: the very same objects in the same order are the same lines
+    # (an equal-looking Decimal may be written differently, so equality is not enough).
+    return (
+        stored is not None
+        and len(stored) == len(lines)
+        and all(a is b for a, b in zip(stored, lines, strict=True))
+    )
+
+
 class SqlInvoices:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._stored: dict[str, _Stored] = {}
+
+    def _remember(self, invoice: Invoice) -> None:
+        self._stored[invoice.id] = _Stored(
+            frozen={v.version: v.frozen for v in invoice.versions},
+            draft_lines={v.version: list(v.lines) for v in invoice.versions if not v.frozen},
+            amendments=len(invoice.amendments),
+        )
 
     # writing ------------------------------------------------------------------------------
     def add(self, invoice: Invoice) -> None:
@@ -112,6 +216,7 @@ class SqlInvoices:
             self._insert_version(invoice, version)
         self._insert_amendments(invoice, start=0)
         self._insert_payments(invoice)
+        self._remember(invoice)
 
     @staticmethod
     def _header_row(invoice: Invoice, po: PoRef | None) -> dict[str, Any]:
@@ -139,7 +244,7 @@ class SqlInvoices:
         }
 
     def _insert_header(self, invoice: Invoice, po: PoRef | None) -> None:
-        self.conn.execute(insert(t.invoices).values(self._header_row(invoice, po)))
+        self.conn.execute(_ADD_HEADER, self._header_row(invoice, po))
 
     def add_many(self, invoices: Sequence[Invoice]) -> None:
         """Insert new drafts in bulk (a billing run): a few statements for the whole batch.
@@ -174,14 +279,13 @@ class SqlInvoices:
                 )
         try:
             with self.conn.begin_nested():
-                self.conn.execute(insert(t.invoices), headers)
+                insert_rows(self.conn, t.invoices, headers)
         except IntegrityError:
             raise Conflict(
                 "part of this batch has already been billed", code="invoice.already_billed"
             ) from None
-        self.conn.execute(insert(t.invoice_versions), versions)
-        if lines:
-            self.conn.execute(insert(t.invoice_lines), lines)
+        insert_rows(self.conn, t.invoice_versions, versions)
+        insert_rows(self.conn, t.invoice_lines, lines)
 
     def save(self, invoice: Invoice) -> None:
         at = (
@@ -189,26 +293,26 @@ class SqlInvoices:
         )
         po = invoice.effective_purchase_order()
         result = self.conn.execute(
-            update(t.invoices)
-            .where(
-                t.invoices.c.id == invoice.id,
-                t.invoices.c.organization_id == invoice.organization_id,
-                t.invoices.c.row_version == invoice.row_version,
-            )
-            .values(
-                state=invoice.state.value,
-                number=invoice.number,
-                current_version=invoice.version,
-                sent_at=invoice.sent_at,
-                approved_by=invoice.approved_by,
-                change_request=invoice.change_request,
-                credited_minor=invoice.credited_total.to_minor(),
-                credited_net_minor=(invoice.credited_net.to_minor() if invoice.credited_net else 0),
-                purchase_order_id=po.id if po else None,
-                po_number=po.number if po else None,
-                row_version=invoice.row_version + 1,
-                updated_at=at,
-            )
+            _SAVE_HEADER,
+            {
+                "w_id": invoice.id,
+                "w_organization_id": invoice.organization_id,
+                "w_row_version": invoice.row_version,
+                "state": invoice.state.value,
+                "number": invoice.number,
+                "current_version": invoice.version,
+                "sent_at": invoice.sent_at,
+                "approved_by": invoice.approved_by,
+                "change_request": invoice.change_request,
+                "credited_minor": invoice.credited_total.to_minor(),
+                "credited_net_minor": (
+                    invoice.credited_net.to_minor() if invoice.credited_net else 0
+                ),
+                "purchase_order_id": po.id if po else None,
+                "po_number": po.number if po else None,
+                "row_version": invoice.row_version + 1,
+                "updated_at": at,
+            },
         )
         if result.rowcount != 1:
             raise ConcurrencyConflict(
@@ -217,24 +321,32 @@ class SqlInvoices:
                 code="invoice.concurrent_change",
             )
         invoice.row_version += 1
-        stored = dict(
-            self.conn.execute(
-                select(t.invoice_versions.c.version, t.invoice_versions.c.frozen).where(
-                    t.invoice_versions.c.invoice_id == invoice.id
-                )
-            ).all()
-        )
+        known = self._stored.get(invoice.id)
+        if known is None:  # not loaded by this transaction: ask the database what it holds
+            frozen = dict(
+                self.conn.execute(
+                    select(_v.version, _v.frozen).where(_v.invoice_id == invoice.id)
+                ).all()
+            )
+            amendments = self.conn.execute(
+                select(func.count()).where(_a.invoice_id == invoice.id)
+            ).scalar_one()
+            known = _Stored(frozen=frozen, draft_lines={}, amendments=int(amendments))
         for version in invoice.versions:
-            if version.version not in stored:
+            if version.version not in known.frozen:
                 self._insert_version(invoice, version)
-            elif not stored[version.version]:
-                self._rewrite_draft_version(invoice, version)
+            elif not known.frozen[version.version]:
+                self._rewrite_draft_version(
+                    invoice,
+                    version,
+                    lines_changed=not _same_lines(
+                        known.draft_lines.get(version.version), version.lines
+                    ),
+                )
             # A version frozen in the database is never written again.
-        count = self.conn.execute(
-            select(func.count()).where(t.invoice_amendments.c.invoice_id == invoice.id)
-        ).scalar_one()
-        self._insert_amendments(invoice, start=int(count))
+        self._insert_amendments(invoice, start=known.amendments)
         self._insert_payments(invoice)
+        self._remember(invoice)
 
     def _version_values(self, invoice: Invoice, version: InvoiceVersion) -> dict[str, Any]:
         totals = version.totals()
@@ -263,19 +375,12 @@ class SqlInvoices:
         values = self._version_values(invoice, version)
         values["frozen"] = False
         self.conn.execute(
-            insert(t.invoice_versions).values(
-                invoice_id=invoice.id, version=version.version, **values
-            )
+            _ADD_VERSION, {"invoice_id": invoice.id, "version": version.version, **values}
         )
         self._insert_lines(invoice, version)
         if version.frozen:
             self.conn.execute(
-                update(t.invoice_versions)
-                .where(
-                    t.invoice_versions.c.invoice_id == invoice.id,
-                    t.invoice_versions.c.version == version.version,
-                )
-                .values(frozen=True)
+                _FREEZE_VERSION, {"w_invoice_id": invoice.id, "w_version": version.version}
             )
 
     def _insert_lines(self, invoice: Invoice, version: InvoiceVersion) -> None:
@@ -286,26 +391,24 @@ class SqlInvoices:
             organization_id=invoice.organization_id,
         )
         if rows:
-            self.conn.execute(insert(t.invoice_lines), rows)
+            self.conn.execute(_ADD_LINES, rows)
 
-    def _rewrite_draft_version(self, invoice: Invoice, version: InvoiceVersion) -> None:
+    def _rewrite_draft_version(
+        self, invoice: Invoice, version: InvoiceVersion, *, lines_changed: bool = True
+    ) -> None:
         # Lines go first: the version row may be about to become frozen, after which the
-        # database refuses any change to its lines.
+        # database refuses any change to its lines. Lines the transaction knows to be stored
+        # as they are (sending freezes the draft's lines unchanged) are left alone.
+        if lines_changed:
+            self.conn.execute(_DELETE_LINES, {"invoice_id": invoice.id, "version": version.version})
+            self._insert_lines(invoice, version)
         self.conn.execute(
-            delete(t.invoice_lines).where(
-                t.invoice_lines.c.invoice_id == invoice.id,
-                t.invoice_lines.c.version == version.version,
-            )
-        )
-        self._insert_lines(invoice, version)
-        self.conn.execute(
-            update(t.invoice_versions)
-            .where(
-                t.invoice_versions.c.invoice_id == invoice.id,
-                t.invoice_versions.c.version == version.version,
-                t.invoice_versions.c.frozen.is_(False),
-            )
-            .values(**self._version_values(invoice, version))
+            _REWRITE_VERSION,
+            {
+                "w_invoice_id": invoice.id,
+                "w_version": version.version,
+                **self._version_values(invoice, version),
+            },
         )
 
     def _insert_amendments(self, invoice: Invoice, *, start: int) -> None:
@@ -344,12 +447,10 @@ class SqlInvoices:
 
     # reading ------------------------------------------------------------------------------
     def get(self, organization_id: str, invoice_id: str, *, for_update: bool = False) -> Invoice:
-        query = select(t.invoices).where(
-            t.invoices.c.organization_id == organization_id, t.invoices.c.id == invoice_id
-        )
-        if for_update:
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        row = self.conn.execute(
+            _HEADER_FOR_UPDATE if for_update else _HEADER,
+            {"organization_id": organization_id, "invoice_id": invoice_id},
+        ).first()
         if row is None:
             raise not_found("invoice", invoice_id)
         return self._load(row)
@@ -372,20 +473,15 @@ class SqlInvoices:
 
     def find_by_number(self, organization_id: str, number: str) -> Invoice | None:
         row = self.conn.execute(
-            select(t.invoices).where(
-                t.invoices.c.organization_id == organization_id, t.invoices.c.number == number
-            )
+            _HEADER_BY_NUMBER, {"organization_id": organization_id, "number": number}
         ).first()
         return None if row is None else self._load(row)
 
     def _load(self, row: Any) -> Invoice:
         currency = row.currency
+        key = {"invoice_id": row.id}
         lines: dict[int, list[InvoiceLine]] = {}
-        for line in self.conn.execute(
-            select(t.invoice_lines)
-            .where(t.invoice_lines.c.invoice_id == row.id)
-            .order_by(t.invoice_lines.c.version, t.invoice_lines.c.position)
-        ):
+        for line in self.conn.execute(_LINES, key):
             lines.setdefault(line.version, []).append(line_from(line, currency))
         versions = [
             InvoiceVersion(
@@ -411,41 +507,37 @@ class SqlInvoices:
                 frozen=bool(v.frozen),
                 content_hash=v.content_hash,
             )
-            for v in self.conn.execute(
-                select(t.invoice_versions)
-                .where(t.invoice_versions.c.invoice_id == row.id)
-                .order_by(t.invoice_versions.c.version)
-            )
+            for v in self.conn.execute(_VERSIONS, key)
         ]
-        amendments = [
-            Amendment(
-                version=a.version,
-                field=AmendmentField(a.field),
-                value=json.loads(a.value_json),
-                by=a.by,
-                recorded_at=a.recorded_at,
-            )
-            for a in self.conn.execute(
-                select(t.invoice_amendments)
-                .where(t.invoice_amendments.c.invoice_id == row.id)
-                .order_by(t.invoice_amendments.c.id)
-            )
-        ]
-        payments = [
-            Payment(
-                id=p.id,
-                amount=Money.from_minor(p.amount_minor, p.currency),
-                received_on=p.received_on,
-                reference=p.reference,
-                recorded_at=p.recorded_at,
-            )
-            for p in self.conn.execute(
-                select(t.payments)
-                .where(t.payments.c.invoice_id == row.id)
-                .order_by(t.payments.c.recorded_at, t.payments.c.id)
-            )
-        ]
-        return Invoice(
+        amendments = (
+            [
+                Amendment(
+                    version=a.version,
+                    field=AmendmentField(a.field),
+                    value=json.loads(a.value_json),
+                    by=a.by,
+                    recorded_at=a.recorded_at,
+                )
+                for a in self.conn.execute(_AMENDMENTS, key)
+            ]
+            if row.amendment_count
+            else []
+        )
+        payments = (
+            [
+                Payment(
+                    id=p.id,
+                    amount=Money.from_minor(p.amount_minor, p.currency),
+                    received_on=p.received_on,
+                    reference=p.reference,
+                    recorded_at=p.recorded_at,
+                )
+                for p in self.conn.execute(_PAYMENTS, key)
+            ]
+            if row.has_payments
+            else []
+        )
+        invoice = Invoice(
             id=row.id,
             organization_id=row.organization_id,
             client_id=row.client_id,
@@ -466,6 +558,8 @@ class SqlInvoices:
             change_request=row.change_request,
             row_version=row.row_version,
         )
+        self._remember(invoice)
+        return invoice
 
     def list(self, organization_id: str, query: InvoiceFilter) -> list[InvoiceSummary]:
         i, v, c, e = t.invoices, t.invoice_versions, t.clients, t.engagements

@@ -1,4 +1,8 @@
-"""The number counters and the event chain, both taken inside the caller's transaction."""
+"""The number counters and the event chain, both taken inside the caller's transaction.
+
+Their statements run in every sending transaction and every state change, so they are built
+once, with bound parameters (building them anew cost more than running them).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,38 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engagebill.adapters.db import tables as t
+from engagebill.adapters.db.bulk import insert_rows
 from engagebill.adapters.db.parties import not_found
 from engagebill.domain.events import GENESIS_HASH, DomainEvent, EventRecord, chain
 from engagebill.domain.numbering import NumberFormat, SeriesKind
+
+_series = t.number_series.c
+_SERIES = select(t.number_series).where(
+    _series.organization_id == bindparam("organization_id"), _series.kind == bindparam("kind")
+)
+_counter = t.number_counters.c
+# Where-clause parameters of updates are prefixed: SQLAlchemy keeps column names for the SET.
+_NEXT_NUMBER = (
+    update(t.number_counters)
+    .where(
+        _counter.organization_id == bindparam("w_organization_id"),
+        _counter.kind == bindparam("w_kind"),
+        _counter.period == bindparam("w_period"),
+    )
+    .values(last_seq=_counter.last_seq + 1)
+    .returning(_counter.last_seq)
+)
+_head = t.event_heads.c
+_HEAD_FOR_UPDATE = (
+    select(t.event_heads)
+    .where(_head.organization_id == bindparam("organization_id"))
+    .with_for_update()
+)
+_MOVE_HEAD = update(t.event_heads).where(_head.organization_id == bindparam("w_organization_id"))
 
 
 class SqlNumberSeries:
@@ -28,10 +57,7 @@ class SqlNumberSeries:
 
     def _format(self, organization_id: str, kind: SeriesKind) -> NumberFormat:
         row = self.conn.execute(
-            select(t.number_series).where(
-                t.number_series.c.organization_id == organization_id,
-                t.number_series.c.kind == kind.value,
-            )
+            _SERIES, {"organization_id": organization_id, "kind": kind.value}
         ).first()
         if row is None:
             raise not_found("number series", f"{organization_id}/{kind.value}")
@@ -60,12 +86,21 @@ class SqlNumberSeries:
     def take(self, organization_id: str, kind: SeriesKind, issue_date: date) -> str:
         fmt = self._format(organization_id, kind)
         period = fmt.period(issue_date)
-        values = {
-            "organization_id": organization_id,
-            "kind": kind.value,
-            "period": period,
-            "last_seq": 0,
-        }
+        key = {"w_organization_id": organization_id, "w_kind": kind.value, "w_period": period}
+        # The period's counter exists but for its first number: count on it, and create it
+        # only when the update found nothing.
+        seq = self.conn.execute(_NEXT_NUMBER, key).scalar_one_or_none()
+        if seq is None:
+            self._create_counter(
+                {"organization_id": organization_id, "kind": kind.value, "period": period}
+            )
+            seq = self.conn.execute(_NEXT_NUMBER, key).scalar_one()
+        return fmt.render(int(seq), issue_date)
+
+    def _create_counter(self, key: dict[str, Any]) -> None:
+        # ON CONFLICT DO NOTHING: a concurrent sender may create it first; the update that
+        # follows then waits for that sender's row lock (PostgreSQL) and counts on.
+        values = {**key, "last_seq": 0}
         dialect = self.conn.dialect.name
         if dialect == "postgresql":
             self.conn.execute(
@@ -77,21 +112,18 @@ class SqlNumberSeries:
             )
         else:  # pragma: no cover - only the two supported databases
             raise RuntimeError(f"unsupported database {dialect}")
-        c = t.number_counters.c
-        seq = self.conn.execute(
-            update(t.number_counters)
-            .where(c.organization_id == organization_id, c.kind == kind.value, c.period == period)
-            .values(last_seq=c.last_seq + 1)
-            .returning(c.last_seq)
-        ).scalar_one()
-        return fmt.render(int(seq), issue_date)
 
 
 class SqlEventLog:
-    """Appends hash-chained events; the head row per organization is locked while appending."""
+    """Appends hash-chained events; the head row per organization is locked while appending.
+
+    The first append of a transaction reads the head under its lock; the transaction then
+    holds that lock until it ends, so later appends continue from the head it wrote itself.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._heads: dict[str, tuple[int, str]] = {}  # heads this transaction has moved
 
     def head(self, organization_id: str) -> tuple[int, str]:
         """The chain head; an empty chain's if the row is missing, so that verification of a
@@ -106,18 +138,16 @@ class SqlEventLog:
     def append(self, organization_id: str, events: Sequence[DomainEvent]) -> list[EventRecord]:
         if not events:
             return []
-        row = self.conn.execute(
-            select(t.event_heads)
-            .where(t.event_heads.c.organization_id == organization_id)
-            .with_for_update()
-        ).first()
-        if row is None:
-            raise not_found("organization", organization_id)
-        records = chain(
-            organization_id, events, last_seq=int(row.last_seq), last_hash=str(row.last_hash)
-        )
-        self.conn.execute(
-            insert(t.events),
+        head = self._heads.get(organization_id)
+        if head is None:
+            row = self.conn.execute(_HEAD_FOR_UPDATE, {"organization_id": organization_id}).first()
+            if row is None:
+                raise not_found("organization", organization_id)
+            head = int(row.last_seq), str(row.last_hash)
+        records = chain(organization_id, events, last_seq=head[0], last_hash=head[1])
+        insert_rows(
+            self.conn,
+            t.events,
             [
                 {
                     "organization_id": r.organization_id,
@@ -135,10 +165,10 @@ class SqlEventLog:
         )
         last = records[-1]
         self.conn.execute(
-            update(t.event_heads)
-            .where(t.event_heads.c.organization_id == organization_id)
-            .values(last_seq=last.seq, last_hash=last.hash)
+            _MOVE_HEAD,
+            {"w_organization_id": organization_id, "last_seq": last.seq, "last_hash": last.hash},
         )
+        self._heads[organization_id] = (last.seq, last.hash)
         return records
 
     @staticmethod

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engagebill.adapters.db import tables as t
@@ -26,23 +26,30 @@ from engagebill.domain.delivery import (
     WebhookEndpoint,
 )
 
+# Built once per dialect, as every sending enqueues. RETURNING tells which rows were new (an
+# INSERT's rowcount is not reliable everywhere).
+_ENQUEUE = {
+    "postgresql": postgresql.insert(t.outbox)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(t.outbox.c.id),
+    "sqlite": sqlite.insert(t.outbox)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(t.outbox.c.id),
+}
+_SETTINGS = select(t.delivery_settings).where(
+    t.delivery_settings.c.organization_id == bindparam("organization_id")
+)
+
 
 class SqlOutbox:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def _insert_ignoring_duplicates(self, rows: list[dict[str, Any]]) -> int:
-        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        statement = _ENQUEUE[self.conn.dialect.name]
         count = 0
         for row in rows:
-            # RETURNING tells which rows were new (INSERT rowcount is not reliable everywhere).
-            inserted = self.conn.execute(
-                dialect.insert(t.outbox)
-                .values(row)
-                .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                .returning(t.outbox.c.id)
-            ).first()
-            count += inserted is not None
+            count += self.conn.execute(statement, row).first() is not None
         return count
 
     def enqueue(self, messages: Sequence[OutboxMessage]) -> int:
@@ -253,11 +260,7 @@ class SqlOutbox:
 
     # settings ---------------------------------------------------------------------------------
     def settings(self, organization_id: str) -> DeliverySettings:
-        row = self.conn.execute(
-            select(t.delivery_settings).where(
-                t.delivery_settings.c.organization_id == organization_id
-            )
-        ).first()
+        row = self.conn.execute(_SETTINGS, {"organization_id": organization_id}).first()
         if row is None:
             return DeliverySettings()
         return DeliverySettings(

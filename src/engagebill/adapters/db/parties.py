@@ -1,4 +1,9 @@
-"""Repositories for organizations, clients, engagements and purchase orders."""
+"""Repositories for organizations, clients, engagements and purchase orders.
+
+The lookups by id that every sending and every page makes are built once, with bound
+parameters: building a statement and its cache key anew costs SQLAlchemy more than SQLite
+takes to answer it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from engagebill.adapters.db import tables as t
@@ -46,6 +51,31 @@ def not_found(kind: str, ident: str) -> NotFound:
         code=f"{kind.replace(' ', '_')}.not_found",
         details={"id": ident},
     )
+
+
+_ORGANIZATION = select(t.organizations).where(t.organizations.c.id == bindparam("id"))
+_CLIENT = select(t.clients).where(
+    t.clients.c.organization_id == bindparam("organization_id"),
+    t.clients.c.id == bindparam("client_id"),
+)
+_BILLING_ENTITY = select(t.billing_entities).where(
+    t.billing_entities.c.organization_id == bindparam("organization_id"),
+    t.billing_entities.c.id == bindparam("entity_id"),
+)
+_CLIENT_ENTITIES = (
+    select(t.billing_entities)
+    .where(t.billing_entities.c.client_id.in_(bindparam("client_ids", expanding=True)))
+    .order_by(t.billing_entities.c.created_at)
+)
+_CLIENT_CONTACTS = (
+    select(t.ap_contacts)
+    .where(t.ap_contacts.c.client_id.in_(bindparam("client_ids", expanding=True)))
+    .order_by(t.ap_contacts.c.name)
+)
+_ENGAGEMENT = select(t.engagements).where(
+    t.engagements.c.organization_id == bindparam("organization_id"),
+    t.engagements.c.id == bindparam("engagement_id"),
+)
 
 
 class SqlOrganizations:
@@ -96,9 +126,7 @@ class SqlOrganizations:
         )
 
     def get(self, organization_id: str) -> Organization:
-        row = self.conn.execute(
-            select(t.organizations).where(t.organizations.c.id == organization_id)
-        ).first()
+        row = self.conn.execute(_ORGANIZATION, {"id": organization_id}).first()
         if row is None:
             raise not_found("organization", organization_id)
         return self._from(row)
@@ -177,10 +205,7 @@ class SqlClients:
 
     def get_billing_entity(self, organization_id: str, entity_id: str) -> BillingEntity:
         row = self.conn.execute(
-            select(t.billing_entities).where(
-                t.billing_entities.c.organization_id == organization_id,
-                t.billing_entities.c.id == entity_id,
-            )
+            _BILLING_ENTITY, {"organization_id": organization_id, "entity_id": entity_id}
         ).first()
         if row is None:
             raise not_found("billing entity", entity_id)
@@ -195,18 +220,10 @@ class SqlClients:
         }
         if not clients:
             return []
-        ids = list(clients)
-        for row in self.conn.execute(
-            select(t.billing_entities)
-            .where(t.billing_entities.c.client_id.in_(ids))
-            .order_by(t.billing_entities.c.created_at)
-        ):
+        ids = {"client_ids": list(clients)}
+        for row in self.conn.execute(_CLIENT_ENTITIES, ids):
             clients[row.client_id].billing_entities.append(self._entity(row))
-        for row in self.conn.execute(
-            select(t.ap_contacts)
-            .where(t.ap_contacts.c.client_id.in_(ids))
-            .order_by(t.ap_contacts.c.name)
-        ):
+        for row in self.conn.execute(_CLIENT_CONTACTS, ids):
             clients[row.client_id].contacts.append(
                 ApContact(
                     id=row.id,
@@ -220,9 +237,7 @@ class SqlClients:
 
     def get(self, organization_id: str, client_id: str) -> Client:
         rows = self.conn.execute(
-            select(t.clients).where(
-                t.clients.c.organization_id == organization_id, t.clients.c.id == client_id
-            )
+            _CLIENT, {"organization_id": organization_id, "client_id": client_id}
         ).all()
         if not rows:
             raise not_found("client", client_id)
@@ -235,6 +250,11 @@ class SqlClients:
             .order_by(t.clients.c.name, t.clients.c.id)
         ).all()
         return self._load(rows)
+
+    def names(self, organization_id: str) -> dict[str, str]:
+        c = t.clients.c
+        rows = self.conn.execute(select(c.id, c.name).where(c.organization_id == organization_id))
+        return {str(client_id): str(name) for client_id, name in rows}
 
 
 class SqlEngagements:
@@ -282,10 +302,7 @@ class SqlEngagements:
 
     def get(self, organization_id: str, engagement_id: str) -> Engagement:
         row = self.conn.execute(
-            select(t.engagements).where(
-                t.engagements.c.organization_id == organization_id,
-                t.engagements.c.id == engagement_id,
-            )
+            _ENGAGEMENT, {"organization_id": organization_id, "engagement_id": engagement_id}
         ).first()
         if row is None:
             raise not_found("engagement", engagement_id)

@@ -6,12 +6,16 @@ leaves nothing half-written.
 On SQLite every transaction takes the database's write lock up front (``BEGIN IMMEDIATE``).
 Threads of one process queue on ``writer_lock`` instead of on SQLite's busy handler, which
 sleeps in growing steps and turns contention into seconds of latency: one writer at a time,
-served in order. Other processes still wait on the busy timeout.
+served in order. Other processes still wait on the busy timeout. A unit of work on the
+read-only engine is given no lock (see ``bootstrap``).
+
+Repositories are built on first use: most use cases touch three or four of the eighteen.
 """
 
 from __future__ import annotations
 
 import threading
+from functools import cached_property
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine
@@ -51,25 +55,79 @@ class SqlUnitOfWork:
             if self.writer_lock is not None:
                 self.writer_lock.release()
             raise
-        self.organizations = SqlOrganizations(self.conn)
-        self.clients = SqlClients(self.conn)
-        self.engagements = SqlEngagements(self.conn)
-        self.purchase_orders = SqlPurchaseOrders(self.conn)
-        self.invoices = SqlInvoices(self.conn)
-        self.credit_notes = SqlCreditNotes(self.conn)
-        self.numbers = SqlNumberSeries(self.conn)
-        self.events = SqlEventLog(self.conn)
-        self.retainers = SqlRetainers(self.conn)
-        self.quotes = SqlQuotes(self.conn)
-        self.work = SqlWorkItems(self.conn)
-        self.api_keys = SqlApiKeys(self.conn)
-        self.idempotency = SqlIdempotency(self.conn)
-        self.links = SqlLinks(self.conn)
-        self.outbox = SqlOutbox(self.conn)
-        self.users = SqlUsers(self.conn)
-        self.invoice_templates = SqlInvoiceTemplates(self.conn)
-        self.calendar_feeds = SqlCalendarFeeds(self.conn)
         return self
+
+    @cached_property
+    def organizations(self) -> SqlOrganizations:
+        return SqlOrganizations(self.conn)
+
+    @cached_property
+    def clients(self) -> SqlClients:
+        return SqlClients(self.conn)
+
+    @cached_property
+    def engagements(self) -> SqlEngagements:
+        return SqlEngagements(self.conn)
+
+    @cached_property
+    def purchase_orders(self) -> SqlPurchaseOrders:
+        return SqlPurchaseOrders(self.conn)
+
+    @cached_property
+    def invoices(self) -> SqlInvoices:
+        return SqlInvoices(self.conn)
+
+    @cached_property
+    def credit_notes(self) -> SqlCreditNotes:
+        return SqlCreditNotes(self.conn)
+
+    @cached_property
+    def numbers(self) -> SqlNumberSeries:
+        return SqlNumberSeries(self.conn)
+
+    @cached_property
+    def events(self) -> SqlEventLog:
+        return SqlEventLog(self.conn)
+
+    @cached_property
+    def retainers(self) -> SqlRetainers:
+        return SqlRetainers(self.conn)
+
+    @cached_property
+    def quotes(self) -> SqlQuotes:
+        return SqlQuotes(self.conn)
+
+    @cached_property
+    def work(self) -> SqlWorkItems:
+        return SqlWorkItems(self.conn)
+
+    @cached_property
+    def api_keys(self) -> SqlApiKeys:
+        return SqlApiKeys(self.conn)
+
+    @cached_property
+    def idempotency(self) -> SqlIdempotency:
+        return SqlIdempotency(self.conn)
+
+    @cached_property
+    def links(self) -> SqlLinks:
+        return SqlLinks(self.conn)
+
+    @cached_property
+    def outbox(self) -> SqlOutbox:
+        return SqlOutbox(self.conn)
+
+    @cached_property
+    def users(self) -> SqlUsers:
+        return SqlUsers(self.conn)
+
+    @cached_property
+    def invoice_templates(self) -> SqlInvoiceTemplates:
+        return SqlInvoiceTemplates(self.conn)
+
+    @cached_property
+    def calendar_feeds(self) -> SqlCalendarFeeds:
+        return SqlCalendarFeeds(self.conn)
 
     def __exit__(
         self,
@@ -90,3 +148,7 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self._tx.rollback()
+        # Repositories remember what they read and wrote in the transaction (the invoices'
+        # stored versions, the event chain's head); none of it holds after a rollback.
+        for name in ("invoices", "events"):
+            self.__dict__.pop(name, None)

@@ -1,5 +1,10 @@
 """Request dependencies: the application context, the caller's API key, and the refusal of
-NUL characters that every request goes through."""
+NUL characters that every request goes through.
+
+Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in its
+thread pool, a hand-over per dependency and request for what takes microseconds. Checking the
+key reads the database, so ``api_key`` stays a ``def``.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +47,7 @@ async def refuse_nul(request: Request) -> None:
         )
 
 
-def get_ctx(request: Request) -> Context:
+async def get_ctx(request: Request) -> Context:
     ctx: Context = request.app.state.ctx
     return ctx
 
@@ -66,7 +71,7 @@ def api_key(request: Request, ctx: Annotated[Context, Depends(get_ctx)]) -> ApiK
     return key
 
 
-def writer(key: Annotated[ApiKey, Depends(api_key)]) -> ApiKey:
+async def writer(key: Annotated[ApiKey, Depends(api_key)]) -> ApiKey:
     key.require_write()
     return key
 

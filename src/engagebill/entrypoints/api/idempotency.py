@@ -5,6 +5,8 @@ the same key and the same body gets that response back byte for byte (with
 ``Idempotent-Replayed: true``). The same key with a different body is a 409, and so is a key
 whose first request is still running. Server errors release the key so the client may retry.
 Keys are kept 48 hours (at least the promised 24) and purged as new ones are claimed.
+Its database work runs in the thread pool, as the routes' does: on the event loop, a claim
+waiting for the writer's turn would stall every other request.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engagebill.domain.errors import DomainError
@@ -86,7 +89,7 @@ class IdempotencyMiddleware:
             )
             return
         try:
-            api_key = authenticate(self.ctx, _bearer(headers))
+            api_key = await run_in_threadpool(authenticate, self.ctx, _bearer(headers))
         except DomainError:
             await self.app(scope, replay, send)  # the route answers 401 itself
             return
@@ -102,7 +105,7 @@ class IdempotencyMiddleware:
                 ]
             )
         ).hexdigest()
-        stored = self._claim(org, key, digest)
+        stored = await run_in_threadpool(self._claim, org, key, digest)
         if stored is not None:
             await self._answer_stored(send, stored, digest)
             return
@@ -114,7 +117,7 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay, capture)
         except Exception:
-            self._finish(org, key, None)
+            await run_in_threadpool(self._finish, org, key, None)
             raise
         status = next((m["status"] for m in messages if m["type"] == "http.response.start"), 500)
         start = next(m for m in messages if m["type"] == "http.response.start")
@@ -125,7 +128,9 @@ class IdempotencyMiddleware:
         payload = b"".join(
             m.get("body", b"") for m in messages if m["type"] == "http.response.body"
         )
-        self._finish(org, key, (status, content_type, payload) if status < 500 else None)
+        await run_in_threadpool(
+            self._finish, org, key, (status, content_type, payload) if status < 500 else None
+        )
         for message in messages:
             await send(message)
 

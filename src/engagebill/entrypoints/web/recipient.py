@@ -73,7 +73,8 @@ def install(app: FastAPI, ctx: Context) -> None:
     app.include_router(router)
 
 
-def _pages(request: Request) -> RecipientPages:
+async def _pages(request: Request) -> RecipientPages:
+    # async: no I/O here, so no hand-over to the thread pool
     pages: RecipientPages = request.app.state.recipient_pages
     return pages
 
@@ -336,20 +337,21 @@ def _act(
     request: Request,
     token: str,
     csrf_field: str,
-    action: Callable[[Context], object],
+    action: Callable[[Context], T],
     *,
     flash: Flash,
     values: dict[str, str] | None = None,
-    respond: Callable[[], Response] | None = None,
+    respond: Callable[[T], Response] | None = None,
 ) -> Response:
-    """Check the link and the CSRF field, run ``action``, then redirect with ``flash``."""
+    """Check the link and the CSRF field, run ``action``, then redirect with ``flash`` (or
+    answer with ``respond`` given what the action returned)."""
     link = _open(pages, request, token, links.open_link)
     if isinstance(link, Response):
         return link
     if not pages.csrf.verify(request, csrf_field, link.id):
         return _html(pages, "recipient/csrf_failed.html", 403, base=f"/l/{token}")
     try:
-        action(_ctx(request))
+        done = action(_ctx(request))
     except NotFound:
         return _not_found(pages)  # e.g. a quote's action posted to an invoice link
     except Gone as gone:
@@ -368,7 +370,7 @@ def _act(
             values=values,
         )
     if respond is not None:
-        return respond()
+        return respond(done)
     redirect = RedirectResponse(f"/l/{token}", status_code=303)
     redirect.set_cookie(
         FLASH_COOKIE,
@@ -440,10 +442,7 @@ def record_view(
     """The view beacon: the page's script posts it on load (``beacon=1``, answered with the
     state in words as JSON); the <noscript> button posts it without, and is redirected."""
 
-    def state_now() -> Response:
-        document = _open(pages, request, token, recipient_links.open_document)
-        if isinstance(document, Response):
-            return document
+    def state_now(document: LinkedDocument) -> Response:
         label, explanation = _state_words(document)
         return JSONResponse({"label": label, "explanation": explanation})
 
@@ -452,7 +451,7 @@ def record_view(
         request,
         token,
         csrf_token,
-        lambda ctx: links.record_view(ctx, token),
+        lambda ctx: recipient_links.view_document(ctx, token),
         flash=Flash.VIEWED,
         respond=state_now if beacon else None,
     )
