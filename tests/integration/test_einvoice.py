@@ -380,9 +380,14 @@ def test_advance_drawn_down_shows_the_prepaid_amount(world: World) -> None:
     assert doc.cii(f"{CII_TOTALS}/ram:TotalPrepaidAmount") == ["3630.00"]
     assert doc.cii(f"{CII_TOTALS}/ram:DuePayableAmount") == ["1815.00"]
 
-    # The advance invoice itself is an ordinary invoice of the advance's amount.
+    # The advance invoice itself is a prepayment invoice (UNTDID 1001: 386) of the advance's
+    # amount; the invoice that draws it down is an ordinary one.
     topped_up = export_invoice(world, advance_invoice, "advance invoice")
     assert topped_up.ubl("//cac:LegalMonetaryTotal/cbc:PayableAmount") == ["3630.00"]
+    assert topped_up.ubl("/ubl:Invoice/cbc:InvoiceTypeCode") == ["386"]
+    assert topped_up.cii("//rsm:ExchangedDocument/ram:TypeCode") == ["386"]
+    assert doc.ubl("/ubl:Invoice/cbc:InvoiceTypeCode") == ["380"]
+    assert doc.cii("//rsm:ExchangedDocument/ram:TypeCode") == ["380"]
 
 
 def test_credit_note_references_the_invoice_it_corrects(world: World) -> None:

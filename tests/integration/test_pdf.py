@@ -25,12 +25,15 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import segno
+import segno.helpers
 from facturx import get_facturx_xml_from_pdf
 from fastapi.testclient import TestClient
 from lxml import etree
 from PIL import Image
 from pypdf import PdfReader
 from typer.testing import CliRunner
+from weasyprint import CSS, HTML, URLFetcher
 
 from engagebill.adapters.documents import pdf as printing
 from engagebill.adapters.einvoice.cii import to_cii
@@ -507,6 +510,78 @@ def test_prepaid_advance_and_payment_details(issued: Issued) -> None:
         printing.render_pdf(advanced, cii=b"<Invoice/>")
 
 
+class StockHTML(HTML):  # type: ignore[misc]
+    """WeasyPrint's own way in: tinyhtml5's HTML parser and WeasyPrint's HTML5 stylesheet."""
+
+    def __init__(self, *, string: str, url_fetcher: URLFetcher, user_agent: CSS) -> None:
+        super().__init__(
+            string=string, base_url=printing.TEMPLATES.as_uri(), url_fetcher=url_fetcher
+        )
+
+
+def test_the_page_prints_as_weasyprint_would_print_it_unaided(
+    issued: Issued, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The renderer parses the template's markup as XML and brings its own user-agent
+    stylesheet (docs/adr/0007): the files are byte for byte those of WeasyPrint's HTML parser
+    and stylesheet, for an invoice, a credit note and a page-breaking change order."""
+    world = issued.world
+    documents = [
+        document_of(issued, issued.invoice),
+        credit_note_document(
+            world.ctx, organization_id=world.org_id, credit_note_id=issued.credit_note_id
+        ),
+        document_of(issued, issued.change_order),
+    ]
+    ours = printing.WeasyPrintRenderer()
+    printed = [ours.render(document, cii=to_cii(document)) for document in documents]
+
+    monkeypatch.setattr(printing, "InvoiceHTML", StockHTML)
+    stock = printing.WeasyPrintRenderer()
+    for document, pdf in zip(documents, printed, strict=True):
+        assert stock.render(document, cii=to_cii(document)) == pdf, document.number
+
+
+def test_epc_qr_code_carries_what_segno_would_encode() -> None:
+    """The payload is the one segno's EPC helper builds (so banking apps read the same
+    transfer); only the mask is fixed instead of chosen by scoring all eight."""
+    for name, amount, bic in [
+        ("Northwind Studio B.V.", "36360.38", "ABNANL2A"),
+        ("Zoë Café SARL", "100.00", ""),
+        ("Ærø ApS", "0.10", "ABNANL2AXXX"),
+    ]:
+        data = printing.epc_payload(
+            name=name, iban="NL91ABNA0417164300", bic=bic, amount=Decimal(amount), text="INV-1"
+        )
+        ours = segno.make_qr(data, error="m", boost_error=False)
+        theirs = segno.helpers.make_epc_qr(
+            name=name, iban="NL91ABNA0417164300", amount=Decimal(amount), text="INV-1",
+            bic=bic or None,
+        )  # fmt: skip
+        assert ours.matrix == theirs.matrix, name
+    # Beyond ISO 8859-1 the text goes as UTF-8 (character set 1), which every reader accepts.
+    data = printing.epc_payload(
+        name="Ελληνικά ΑΕ", iban="GR1601101250000000012300695", bic="", amount=Decimal(5), text="X"
+    )
+    assert data.split(b"\n")[2] == b"1" and "Ελληνικά ΑΕ".encode() in data
+    assert data.split(b"\n")[7] == b"EUR5"
+    with pytest.raises(ValueError, match="more than 331"):
+        printing.epc_payload(
+            name="N" * 70, iban="NL91ABNA0417164300", bic="", amount=Decimal(1), text="€" * 140
+        )
+
+
+def test_a_stray_control_character_prints_as_nothing(issued: Issued) -> None:
+    """The page is parsed as XML, which has no form-feed or NUL: such characters pasted into
+    a description or a note are left out rather than failing the PDF."""
+    document = document_of(issued, issued.invoice)
+    pasted = replace(document.lines[0], description="Design\x0c review\x00 (week 12)")
+    printed = Printed(
+        printing.render_pdf(replace(document, lines=(pasted, *document.lines[1:])), cii=None)
+    )
+    assert "Design review (week 12)" in printed.flat
+
+
 def test_artifacts_for_review(issued: Issued) -> None:
     """Save an invoice and the first page of it as PNG in test-artifacts/ (not an assertion
     about looks: people look at these)."""
@@ -516,3 +591,12 @@ def test_artifacts_for_review(issued: Issued) -> None:
     if not first_page_png(pdf, ARTIFACTS / "invoice.png"):
         pytest.skip("neither pdftoppm nor Chromium is installed to draw the PNG")
     assert (ARTIFACTS / "invoice.png").stat().st_size > 10_000
+
+
+def test_an_advance_is_billed_on_an_advance_invoice(issued: Issued) -> None:
+    """The prepayment invoice (type 386) says so on the page and in the metadata."""
+    document = replace(document_of(issued, issued.invoice), prepayment=True)
+    printed = Printed(printing.render_pdf(document, cii=None))
+    assert "Advance invoice" in printed.flat
+    plain = Printed(printing.render_pdf(document_of(issued, issued.invoice), cii=None))
+    assert "Advance invoice" not in plain.flat

@@ -14,12 +14,12 @@ from datetime import date
 from enum import StrEnum
 
 from engagebill.domain.errors import RuleViolation
-from engagebill.domain.invoices import InvoiceLine, PartySnapshot, Totals
+from engagebill.domain.invoices import InvoiceKind, InvoiceLine, PartySnapshot, Totals
 from engagebill.services.ports import Context
 
 
 class DocumentKind(StrEnum):
-    INVOICE = "invoice"  # UNTDID 1001 code 380
+    INVOICE = "invoice"  # UNTDID 1001 code 380, or 386 for an advance (prepayment) invoice
     CREDIT_NOTE = "credit_note"  # code 381
 
     @property
@@ -54,6 +54,13 @@ class Document:
     engagement_name: str
     chain_hash: str  # hash of the document's last event (footer)
     content_hash: str
+    # An advance invoice: a prepayment that later invoices deduct as their prepaid amount.
+    prepayment: bool = False
+
+    @property
+    def type_code(self) -> str:
+        """The document type (BT-3): 380 invoice, 386 prepayment invoice, 381 credit note."""
+        return "386" if self.prepayment else self.kind.type_code
 
 
 def _payment_terms(issue: date, due: date | None) -> str:
@@ -114,6 +121,7 @@ def invoice_document(
         engagement_name=engagement.name,
         chain_hash=events[-1].hash if events else "",
         content_hash=chosen.content_hash,
+        prepayment=invoice.kind is InvoiceKind.ADVANCE,
     )
 
 

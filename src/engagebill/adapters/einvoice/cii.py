@@ -66,7 +66,7 @@ def to_cii(document: Document) -> bytes:
 
     header = etree.SubElement(root, f"{{{RSM}}}ExchangedDocument")
     _ram(header, "ID", document.number)  # BT-1
-    _ram(header, "TypeCode", document.kind.type_code)  # BT-3
+    _ram(header, "TypeCode", document.type_code)  # BT-3
     _date(header, "IssueDateTime", document.issue_date)  # BT-2
     if document.note:
         _ram(_ram(header, "IncludedNote"), "Content", document.note)  # BT-22

@@ -1,7 +1,8 @@
 """UBL 2.1 invoices and credit notes in the Peppol BIS Billing 3.0 style (EN 16931).
 
 ``to_ubl`` writes one ``Document`` (the frozen snapshot of a sent invoice version, or an issued
-credit note) as a UBL ``Invoice`` (type 380) or ``CreditNote`` (type 381), element by element
+credit note) as a UBL ``Invoice`` (type 380, or 386 for an advance invoice) or ``CreditNote``
+(type 381), element by element
 in the order the UBL 2.1 schemas require. It reads nothing but the document, so the same
 document always gives the same bytes.
 
@@ -69,7 +70,7 @@ def to_ubl(document: Document) -> bytes:
     _cbc(root, "IssueDate", fields.iso_date(document.issue_date))
     if invoice and document.due_date is not None:
         _cbc(root, "DueDate", fields.iso_date(document.due_date))  # BT-9
-    _cbc(root, "InvoiceTypeCode" if invoice else "CreditNoteTypeCode", document.kind.type_code)
+    _cbc(root, "InvoiceTypeCode" if invoice else "CreditNoteTypeCode", document.type_code)
     if document.note:
         _cbc(root, "Note", document.note)  # BT-22
     _cbc(root, "DocumentCurrencyCode", document.currency)
