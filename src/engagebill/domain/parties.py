@@ -8,6 +8,7 @@ engagement's default, so earlier snapshots stay true to what was sent.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -98,8 +99,22 @@ class Client:
         )
 
 
-def require_text(value: str, field_name: str, *, max_length: int = 500) -> str:
-    """Strip ``value`` and refuse it when empty or too long."""
+def has_control_characters(text: str, *, multiline: bool = False) -> bool:
+    """Whether ``text`` holds characters no document can carry: control codes (Cc; tab and
+    line breaks are allowed in multi-line text) and lone surrogates (Cs). XML refuses them,
+    so an invoice naming them could not be exported; PostgreSQL refuses NUL outright."""
+    for char in text:
+        if multiline and char in "\t\n\r":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            return True
+    return False
+
+
+def require_text(
+    value: str, field_name: str, *, max_length: int = 500, multiline: bool = False
+) -> str:
+    """Strip ``value`` and refuse it when empty, too long, or with control characters."""
     text = (value or "").strip()
     if not text:
         raise ValidationError(
@@ -111,6 +126,12 @@ def require_text(value: str, field_name: str, *, max_length: int = 500) -> str:
         raise ValidationError(
             f"{field_name} is longer than {max_length} characters",
             code="validation.too_long",
+            details={"field": field_name},
+        )
+    if has_control_characters(text, multiline=multiline):
+        raise ValidationError(
+            f"{field_name} contains control characters",
+            code="validation.control_characters",
             details={"field": field_name},
         )
     return text

@@ -193,7 +193,7 @@ def refund_advance(
 ) -> list[CreditNote]:
     """Refund the unused advance: credit notes against the advance invoices, newest first,
     each for at most what is not yet credited on it, in its VAT groups. All or nothing."""
-    why = require_text(reason, "refund reason", max_length=2000)
+    why = require_text(reason, "refund reason", max_length=2000, multiline=True)
     with ctx.uow() as uow:
         engagement = uow.engagements.get(organization_id, engagement_id)
         # Lock the advance invoices before reading the balance, so that a concurrent refund

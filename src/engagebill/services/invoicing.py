@@ -177,7 +177,7 @@ def create_draft(
         currency=engagement.currency,
         purchase_order=_po_ref(uow, engagement, po_id),
         notes=_notes(notes),
-        quote_reference=quote_reference.strip(),
+        quote_reference=clean_text(quote_reference, "quote reference", max_length=100),
         prepaid=prepaid,
         advance_used=advance_used,
         created_at=now,

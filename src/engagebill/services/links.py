@@ -17,7 +17,7 @@ from engagebill.domain.errors import Gone, NotFound, RuleViolation
 from engagebill.domain.events import DomainEvent
 from engagebill.domain.invoices import Invoice
 from engagebill.services.ports import Context, UnitOfWork
-from engagebill.services.validation import check_email
+from engagebill.services.validation import check_email, clean_text
 
 DEFAULT_LINK_DAYS = 180
 
@@ -53,7 +53,7 @@ def issue_link(
         organization_id=organization_id,
         document_type=document_type,
         document_id=document_id,
-        recipient_name=recipient_name.strip()[:200],
+        recipient_name=clean_text(recipient_name, "recipient name", max_length=200),
         recipient_email=check_email(recipient_email),
         token_hash=token_hash(token),
         created_at=now,

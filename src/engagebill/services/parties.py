@@ -27,7 +27,7 @@ from engagebill.domain.parties import (
 from engagebill.domain.purchase_orders import PurchaseOrder
 from engagebill.domain.taxes import check_rate, parse_category
 from engagebill.services.ports import Context, UnitOfWork
-from engagebill.services.validation import check_email, normalize_tax_id
+from engagebill.services.validation import check_email, clean_text, normalize_tax_id
 
 DEFAULT_INVOICE_FORMAT = "{prefix}-{yyyy}-{seq:04}"
 
@@ -55,7 +55,7 @@ class ContactInput:
 def _address(entity: EntityInput) -> Address:
     return Address(
         line1=require_text(entity.line1, "address line 1", max_length=200),
-        line2=entity.line2.strip(),
+        line2=clean_text(entity.line2, "address line 2", max_length=200),
         city=require_text(entity.city, "city", max_length=100),
         postal_code=require_text(entity.postal_code, "postal code", max_length=20),
         country_code=entity.country_code,
@@ -126,7 +126,7 @@ def _entity(
         legal_name=require_text(entity.legal_name, "legal name", max_length=200),
         address=address,
         tax_id=normalize_tax_id(entity.tax_id, address.country_code),
-        cost_centre=entity.cost_centre.strip()[:100],
+        cost_centre=clean_text(entity.cost_centre, "cost centre", max_length=100),
         created_at=ctx.clock.now(),
     )
 

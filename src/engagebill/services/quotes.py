@@ -363,7 +363,7 @@ def _approve_work(uow: UnitOfWork, quote: Quote, items: Sequence[WorkItem], at: 
 
 def decline_quote(ctx: Context, *, organization_id: str, quote_id: str, reason: str) -> Quote:
     """The recipient declines a sent quote, for a recorded reason."""
-    text = require_text(reason, "reason", max_length=2000)
+    text = require_text(reason, "reason", max_length=2000, multiline=True)
     with ctx.uow() as uow:
         quote = uow.quotes.get(organization_id, quote_id, for_update=True)
         quote.decline(reason=text, at=ctx.clock.now())

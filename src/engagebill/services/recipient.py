@@ -19,6 +19,12 @@ from engagebill.domain.purchase_orders import PurchaseOrder
 from engagebill.services.invoicing import buyer_snapshot, store
 from engagebill.services.parties import EntityInput, _entity
 from engagebill.services.ports import Context, UnitOfWork
+from engagebill.services.validation import clean_text
+
+
+def _name(by: str) -> str:
+    """Who acted, as typed: at most 200 characters and nothing a document cannot print."""
+    return clean_text(by, "name", max_length=200)
 
 
 def record_view(
@@ -42,7 +48,7 @@ def request_change(
     by: str,
     uow: UnitOfWork | None = None,
 ) -> Invoice:
-    text = require_text(message, "change request message", max_length=5000)
+    text = require_text(message, "change request message", max_length=5000, multiline=True)
     if uow is None:
         with ctx.uow() as own:
             invoice = request_change(
@@ -56,7 +62,7 @@ def request_change(
             own.commit()
         return invoice
     invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
-    invoice.request_change(message=text, by=by.strip()[:200], at=ctx.clock.now())
+    invoice.request_change(message=text, by=_name(by), at=ctx.clock.now())
     store(uow, invoice)
     return invoice
 
@@ -115,7 +121,7 @@ def amend_invoice(
             )
             own.commit()
         return invoice
-    who = by.strip()[:200] or "recipient"
+    who = _name(by) or "recipient"
     now = ctx.clock.now()
     invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
     next_state(invoice.state, InvoiceAction.AMEND)
@@ -172,7 +178,7 @@ def amend_invoice(
             )
         )
     if cost_centre is not None:
-        centre = cost_centre.strip()[:100]
+        centre = clean_text(cost_centre, "cost centre", max_length=100)
         base = entity or uow.clients.get_billing_entity(
             organization_id, engagement.billing_entity_id
         )

@@ -22,6 +22,7 @@ from engagebill.domain.parties import require_text
 from engagebill.services.invoicing import store
 from engagebill.services.lines import LineInput, parse_lines
 from engagebill.services.ports import Context, UnitOfWork
+from engagebill.services.validation import clean_text
 
 
 def lock_invoice(ctx: Context, *, organization_id: str, invoice_id: str) -> Invoice:
@@ -49,7 +50,7 @@ def record_payment(
             id=ctx.ids("pay"),
             amount=Money.of(amount, invoice.currency),
             received_on=received_on or ctx.clock.today(),
-            reference=reference.strip()[:200],
+            reference=clean_text(reference, "payment reference", max_length=200),
             recorded_at=ctx.clock.now(),
         )
         if not payment.amount.is_whole_minor():
@@ -121,7 +122,7 @@ def issue_credit_note(
             )
             own.commit()
         return note
-    why = require_text(reason, "credit note reason", max_length=2000)
+    why = require_text(reason, "credit note reason", max_length=2000, multiline=True)
     now = ctx.clock.now()
     invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
     next_state(invoice.state, InvoiceAction.CREDIT_PART)

@@ -8,13 +8,13 @@ the domain goes through the use cases, which call this.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.util import get_cc_module
 
 from engagebill.domain.errors import ValidationError
+from engagebill.domain.parties import has_control_characters
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -59,14 +59,6 @@ def check_email(email: str) -> str:
     return text
 
 
-def _is_control(char: str, *, multiline: bool) -> bool:
-    if multiline and char in "\t\n\r":
-        return False
-    # Cs: lone surrogates cannot be stored as UTF-8; Cc: NUL is refused by PostgreSQL and the
-    # rest only garble an invoice.
-    return unicodedata.category(char) in ("Cc", "Cs")
-
-
 def clean_text(
     value: str, field_name: str, *, max_length: int, required: bool = False, multiline: bool = False
 ) -> str:
@@ -82,7 +74,7 @@ def clean_text(
             code="validation.too_long",
             details={"field": field_name},
         )
-    if any(_is_control(char, multiline=multiline) for char in text):
+    if has_control_characters(text, multiline=multiline):
         raise ValidationError(
             f"{field_name} contains control characters",
             code="validation.control_characters",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 
 from engagebill import __version__
-from engagebill.entrypoints.api import idempotency, problems
+from engagebill.entrypoints.api import idempotency, openapi_links, problems
 from engagebill.entrypoints.api.deps import refuse_nul
 from engagebill.entrypoints.api.idempotency import IdempotencyMiddleware
 from engagebill.entrypoints.api.routes import (
@@ -52,6 +52,7 @@ def create_api(ctx: Context, *, public_url: str | None = None) -> FastAPI:
         api.include_router(module.router)
     api.add_middleware(IdempotencyMiddleware, ctx=ctx, prefix="")
     idempotency.document(api)
+    openapi_links.document(api)
     return api
 
 
