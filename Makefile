@@ -15,7 +15,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test check format lint types imports bench soak clean
+.PHONY: run test check format bench soak clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)

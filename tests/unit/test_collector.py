@@ -9,11 +9,16 @@ import pytest
 from engagebill.services.collector import collector_paused, survivors_frozen
 
 
-def test_a_pause_turns_the_collector_back_on_even_when_the_block_fails() -> None:
-    assert gc.isenabled()
-    with pytest.raises(RuntimeError), collector_paused():
+def _fail_while_paused() -> None:
+    with collector_paused():
         assert not gc.isenabled()
         raise RuntimeError("the block failed")
+
+
+def test_a_pause_turns_the_collector_back_on_even_when_the_block_fails() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="the block failed"):
+        _fail_while_paused()
     assert gc.isenabled()
 
 
