@@ -111,17 +111,8 @@ def has_control_characters(text: str, *, multiline: bool = False) -> bool:
     return False
 
 
-def require_text(
-    value: str, field_name: str, *, max_length: int = 500, multiline: bool = False
-) -> str:
-    """Strip ``value`` and refuse it when empty, too long, or with control characters."""
-    text = (value or "").strip()
-    if not text:
-        raise ValidationError(
-            f"{field_name} must not be empty",
-            code="validation.required",
-            details={"field": field_name},
-        )
+def check_text(text: str, field_name: str, *, max_length: int, multiline: bool = False) -> str:
+    """Refuse ``text`` (already stripped) when too long or with control characters."""
     if len(text) > max_length:
         raise ValidationError(
             f"{field_name} is longer than {max_length} characters",
@@ -135,3 +126,17 @@ def require_text(
             details={"field": field_name},
         )
     return text
+
+
+def require_text(
+    value: str, field_name: str, *, max_length: int = 500, multiline: bool = False
+) -> str:
+    """Strip ``value`` and refuse it when empty, too long, or with control characters."""
+    text = (value or "").strip()
+    if not text:
+        raise ValidationError(
+            f"{field_name} must not be empty",
+            code="validation.required",
+            details={"field": field_name},
+        )
+    return check_text(text, field_name, max_length=max_length, multiline=multiline)

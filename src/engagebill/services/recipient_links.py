@@ -13,6 +13,7 @@ nothing: a view is recorded only by ``links.record_view`` and ``view_document``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engagebill.domain.access import DocumentType, PrivateLink
@@ -100,9 +101,16 @@ def _invoice_link(ctx: Context, token: str) -> PrivateLink:
     return _link_for(ctx, token, DocumentType.INVOICE)
 
 
-def _invoice_link_in(ctx: Context, uow: UnitOfWork, token: str) -> PrivateLink:
-    """The invoice link of ``token``, checked in the caller's transaction."""
-    return _of_kind(resolve(uow, token, ctx.clock.now()), DocumentType.INVOICE)
+def _on_invoice(
+    ctx: Context, token: str, act: Callable[[UnitOfWork, PrivateLink], Invoice]
+) -> Invoice:
+    """Check the invoice link of ``token`` and act in the same transaction, so that a link
+    revoked a moment before cannot act."""
+    with ctx.uow() as uow:
+        link = _of_kind(resolve(uow, token, ctx.clock.now()), DocumentType.INVOICE)
+        invoice = act(uow, link)
+        uow.commit()
+    return invoice
 
 
 def link_amend(
@@ -113,9 +121,10 @@ def link_amend(
     billing_entity: EntityInput | None = None,
     cost_centre: str | None = None,
 ) -> Invoice:
-    with ctx.uow() as uow:
-        link = _invoice_link_in(ctx, uow, token)
-        invoice = recipient.amend_invoice(
+    return _on_invoice(
+        ctx,
+        token,
+        lambda uow, link: recipient.amend_invoice(
             ctx,
             organization_id=link.organization_id,
             invoice_id=link.document_id,
@@ -124,38 +133,37 @@ def link_amend(
             billing_entity=billing_entity,
             cost_centre=cost_centre,
             uow=uow,
-        )
-        uow.commit()
-    return invoice
+        ),
+    )
 
 
 def link_request_change(ctx: Context, token: str, *, message: str) -> Invoice:
-    with ctx.uow() as uow:
-        link = _invoice_link_in(ctx, uow, token)
-        invoice = recipient.request_change(
+    return _on_invoice(
+        ctx,
+        token,
+        lambda uow, link: recipient.request_change(
             ctx,
             organization_id=link.organization_id,
             invoice_id=link.document_id,
             message=message,
             by=link.recipient,
             uow=uow,
-        )
-        uow.commit()
-    return invoice
+        ),
+    )
 
 
 def link_approve(ctx: Context, token: str, *, name: str) -> Invoice:
-    with ctx.uow() as uow:
-        link = _invoice_link_in(ctx, uow, token)
-        invoice = recipient.approve_invoice(
+    return _on_invoice(
+        ctx,
+        token,
+        lambda uow, link: recipient.approve_invoice(
             ctx,
             organization_id=link.organization_id,
             invoice_id=link.document_id,
             name=name,
             uow=uow,
-        )
-        uow.commit()
-    return invoice
+        ),
+    )
 
 
 def link_accept_quote(

@@ -14,7 +14,7 @@ from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.util import get_cc_module
 
 from engagebill.domain.errors import ValidationError
-from engagebill.domain.parties import has_control_characters
+from engagebill.domain.parties import check_text
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -68,16 +68,4 @@ def clean_text(
         raise ValidationError(
             f"{field_name} is empty", code="validation.required", details={"field": field_name}
         )
-    if len(text) > max_length:
-        raise ValidationError(
-            f"{field_name} is longer than {max_length} characters",
-            code="validation.too_long",
-            details={"field": field_name},
-        )
-    if has_control_characters(text, multiline=multiline):
-        raise ValidationError(
-            f"{field_name} contains control characters",
-            code="validation.control_characters",
-            details={"field": field_name},
-        )
-    return text
+    return check_text(text, field_name, max_length=max_length, multiline=multiline)

@@ -20,24 +20,21 @@ from typing import Any
 from sqlalchemy import Column, Connection, Table
 from sqlalchemy.engine import Dialect
 
-Processor = Callable[[Any], Any] | None
+Processor = Callable[[Any], Any]
 
 
 @dataclass(frozen=True, slots=True)
 class _Statement:
     sql: str  # the given columns in the rows' key order, then the defaulted ones
-    defaults: tuple[tuple[str, Any], ...]  # omitted columns' Python-side scalar defaults
-    processors: tuple[Processor, ...]
+    defaults: tuple[Any, ...]  # the omitted columns' Python-side scalar defaults, in order
+    converting: tuple[tuple[int, Processor], ...]  # (position, bind processor) where one exists
 
 
 _statements: dict[tuple[str, str, tuple[str, ...]], _Statement] = {}
 
 
-def _scalar_default(column: Column[Any]) -> tuple[bool, Any]:
-    default = column.default
-    if default is not None and getattr(default, "is_scalar", False):
-        return True, default.arg  # type: ignore[attr-defined]
-    return False, None
+def _has_scalar_default(column: Column[Any]) -> bool:
+    return column.default is not None and getattr(column.default, "is_scalar", False)
 
 
 def _statement(dialect: Dialect, table: Table, given: tuple[str, ...]) -> _Statement:
@@ -48,21 +45,20 @@ def _statement(dialect: Dialect, table: Table, given: tuple[str, ...]) -> _State
     unknown = set(given) - set(table.columns.keys())
     if unknown:
         raise KeyError(f"{table.name} has no column(s) {sorted(unknown)}")
-    omitted = [c for c in table.columns if c.key not in given and _scalar_default(c)[0]]
+    omitted = [c for c in table.columns if c.key not in given and _has_scalar_default(c)]
     columns = [table.columns[key] for key in given] + omitted
-    defaults = tuple((c.key, _scalar_default(c)[1]) for c in omitted)
     quote = dialect.identifier_preparer.quote
     # Both drivers take positional parameters: sqlite3 as ``?``, psycopg as ``%s``.
     placeholder = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
-        f"({', '.join(quote(c.name) for c in columns)}) "
-        f"VALUES ({', '.join([placeholder] * len(columns))})"
-    )
+    processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
     statement = _Statement(
-        sql=sql,
-        defaults=defaults,
-        processors=tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns),
+        sql=(
+            f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+            f"({', '.join(quote(c.name) for c in columns)}) "
+            f"VALUES ({', '.join([placeholder] * len(columns))})"
+        ),
+        defaults=tuple(c.default.arg for c in omitted),  # type: ignore[union-attr]
+        converting=tuple((i, p) for i, p in enumerate(processors) if p is not None),
     )
     _statements[cache_key] = statement
     return statement
@@ -74,11 +70,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         return
     given = tuple(rows[0])
     statement = _statement(conn.dialect, table, given)
-    # The given values first, in the row's own key order, then the defaults of the columns
-    # left out; only the columns whose type converts values are touched one by one.
+    defaults, converting = statement.defaults, statement.converting
+    # Only the columns whose type converts values are touched one by one.
     take = itemgetter(*given) if len(given) > 1 else (lambda row: (row[given[0]],))
-    defaults = tuple(value for _, value in statement.defaults)
-    converting = [(i, p) for i, p in enumerate(statement.processors) if p is not None]
     converted: list[tuple[Any, ...]] = []
     for row in rows:
         if len(row) != len(given):

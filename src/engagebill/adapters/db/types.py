@@ -64,9 +64,6 @@ class UtcDateTime(TypeDecorator[datetime]):
         def parse(value: str | None) -> datetime | None:
             if value is None:
                 return None
-            parsed = datetime.fromisoformat(value)
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=UTC)
-            return parsed.astimezone(UTC)
+            return self.process_result_value(datetime.fromisoformat(value), dialect)
 
         return parse

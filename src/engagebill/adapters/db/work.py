@@ -181,20 +181,4 @@ class SqlWorkItems:
     def mark_billed(
         self, organization_id: str, work_item_ids: Sequence[str], invoice_id: str
     ) -> None:
-        if not work_item_ids:
-            return
-        c = t.work_items.c
-        result = self.conn.execute(
-            update(t.work_items)
-            .where(
-                c.organization_id == organization_id,
-                c.id.in_(list(work_item_ids)),
-                c.state == WorkState.APPROVED.value,
-            )
-            .values(state=WorkState.BILLED.value, invoice_id=invoice_id)
-        )
-        if result.rowcount != len(set(work_item_ids)):
-            raise ConcurrencyConflict(
-                "some of these work items were billed or changed meanwhile; plan again",
-                code="work_item.concurrent_billing",
-            )
+        self.mark_billed_many(organization_id, dict.fromkeys(work_item_ids, invoice_id))

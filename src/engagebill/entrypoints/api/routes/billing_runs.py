@@ -12,7 +12,7 @@ from pydantic import Field
 from engagebill.domain.billing import PlannedInvoice
 from engagebill.domain.invoices import Invoice
 from engagebill.entrypoints.api.deps import Ctx, Reader, Writer
-from engagebill.entrypoints.api.routes.invoices import InvoiceSummaryOut
+from engagebill.entrypoints.api.routes.invoices import InvoiceSummaryOut, summary_out
 from engagebill.entrypoints.api.schemas import (
     Day,
     LineOut,
@@ -28,7 +28,6 @@ from engagebill.entrypoints.api.schemas import (
 )
 from engagebill.services import billing_run
 from engagebill.services.billing_run import PlanView
-from engagebill.services.ports import InvoiceSummary
 
 router = APIRouter(prefix="/billing-runs", tags=["billing runs"])
 
@@ -136,27 +135,6 @@ class MonthOut(Model):
     month: str
     issued: list[InvoiceSummaryOut] = Field(description="Created with an issue date in the month")
     due: PlanOut = Field(description="Still due by the month's last day")
-
-
-def summary_out(row: InvoiceSummary) -> InvoiceSummaryOut:
-    return InvoiceSummaryOut(
-        id=row.id,
-        number=row.number,
-        version=row.version,
-        state=row.state.value,
-        client_id=row.client_id,
-        client_name=row.client_name,
-        engagement_id=row.engagement_id,
-        engagement_name=row.engagement_name,
-        po_number=row.po_number,
-        gross=money(row.gross),
-        paid=money(row.paid),
-        credited=money(row.credited),
-        issue_date=row.issue_date,
-        due_date=row.due_date,
-        sent_at=row.sent_at,
-        created_at=row.created_at,
-    )
 
 
 @router.get("/plan", response_model=PlanOut)

@@ -29,7 +29,7 @@ from engagebill.entrypoints.api.schemas import (
 from engagebill.services import invoicing, queries, recipient, settlement
 from engagebill.services.invoicing import UNSET
 from engagebill.services.links import IssuedLink
-from engagebill.services.ports import InvoiceFilter
+from engagebill.services.ports import InvoiceFilter, InvoiceSummary
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
@@ -51,6 +51,27 @@ class InvoiceSummaryOut(Model):
     due_date: date
     sent_at: datetime | None
     created_at: datetime
+
+
+def summary_out(row: InvoiceSummary) -> InvoiceSummaryOut:
+    return InvoiceSummaryOut(
+        id=row.id,
+        number=row.number,
+        version=row.version,
+        state=row.state.value,
+        client_id=row.client_id,
+        client_name=row.client_name,
+        engagement_id=row.engagement_id,
+        engagement_name=row.engagement_name,
+        po_number=row.po_number,
+        gross=money(row.gross),
+        paid=money(row.paid),
+        credited=money(row.credited),
+        issue_date=row.issue_date,
+        due_date=row.due_date,
+        sent_at=row.sent_at,
+        created_at=row.created_at,
+    )
 
 
 class DraftIn(Model):
@@ -176,27 +197,7 @@ def list_invoices(
             limit=limit + 1,
         ),
     )
-    items = [
-        InvoiceSummaryOut(
-            id=r.id,
-            number=r.number,
-            version=r.version,
-            state=r.state.value,
-            client_id=r.client_id,
-            client_name=r.client_name,
-            engagement_id=r.engagement_id,
-            engagement_name=r.engagement_name,
-            po_number=r.po_number,
-            gross=money(r.gross),
-            paid=money(r.paid),
-            credited=money(r.credited),
-            issue_date=r.issue_date,
-            due_date=r.due_date,
-            sent_at=r.sent_at,
-            created_at=r.created_at,
-        )
-        for r in rows[:limit]
-    ]
+    items = [summary_out(r) for r in rows[:limit]]
     more = len(rows) > limit
     return Page[InvoiceSummaryOut](
         items=items,
