@@ -3,6 +3,8 @@
 Each benchmark module prints one JSON object. Throughput figures are also given as a ratio to
 the raw-insert floor measured in this same run (a plain bulk insert of invoice rows: what the
 database alone can do), and compared with the previous recorded run (docs/benchmarks.json).
+A CPU reference (bench/machine.py) is measured first and recorded with the machine, so that a
+comparison with a run on a faster or slower machine says so.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.machine import describe
+from bench.machine import cpu_reference_ms, describe
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -104,10 +106,13 @@ def main() -> None:
                 previous["results"],
                 previous.get("previous", {}),
                 None,
+                machine=previous.get("machine") or describe(),
                 note=previous.get("note", ""),
             )
         )
         return
+    machine: dict[str, Any] = {**describe(), "cpu_reference_ms": cpu_reference_ms()}
+    print(f"bench: CPU reference {machine['cpu_reference_ms']} ms", flush=True)
     results: dict[str, Any] = {}
     for name, module, args, _ in BENCHMARKS:
         if importlib.util.find_spec(module) is None:
@@ -127,13 +132,22 @@ def main() -> None:
     DOCS.mkdir(exist_ok=True)
     record.write_text(
         json.dumps(
-            {"date": now.isoformat(timespec="seconds"), "machine": describe(), "results": results},
+            {"date": now.isoformat(timespec="seconds"), "machine": machine, "results": results},
             indent=2,
             sort_keys=True,
         )
         + "\n"
     )
-    (DOCS / "benchmarks.md").write_text(render(now, results, previous.get("results", {}), floor))
+    (DOCS / "benchmarks.md").write_text(
+        render(
+            now,
+            results,
+            previous.get("results", {}),
+            floor,
+            machine=machine,
+            previous_reference=previous.get("machine", {}).get("cpu_reference_ms"),
+        )
+    )
     print(f"bench: wrote {DOCS / 'benchmarks.md'}")
 
 
@@ -150,26 +164,45 @@ def _floor(results: dict[str, Any], name: str) -> float | None:
     return float(sqlite) if sqlite else None
 
 
+def _reference_line(reference: float | None, previous: float | None) -> str:
+    """How fast this machine ran the CPU reference, against the previous run's machine."""
+    if reference is None:
+        return "- CPU reference: not recorded"
+    if previous is None:
+        return f"- CPU reference: {reference:.0f} ms (previous run: not recorded)"
+    ratio = reference / previous
+    if abs(ratio - 1) < 0.05:
+        return f"- CPU reference: {reference:.0f} ms (previous run: {previous:.0f} ms, as fast)"
+    speed = f"{ratio:.1f}x slower" if ratio > 1 else f"{1 / ratio:.1f}x faster"
+    return (
+        f"- CPU reference: {reference:.0f} ms (previous run: {previous:.0f} ms, this machine "
+        f"{speed}; compare throughputs with that in mind)"
+    )
+
+
 def render(
     now: datetime,
     results: dict[str, Any],
     previous: dict[str, Any],
     floor: float | None,
     *,
+    machine: dict[str, Any],
+    previous_reference: float | None = None,
     note: str = "",
 ) -> str:
-    machine = describe()
     lines = [
         "# Benchmarks",
         "",
         "Written by `make bench` (see bench/README.md). Figures are from one run on the "
         "machine below; ratios compare a throughput with the raw-insert floor measured in the "
         "same run (the SQLite bulk insert of the same invoice and line rows), and the last "
-        "column compares with the previous recorded run.",
+        "column compares with the previous recorded run. The CPU reference is the best of 5 "
+        "timings of a fixed pure-Python workload (`bench/machine.py`): lower is a faster machine.",
         "",
         f"- date: {now.date().isoformat()}",
         f"- machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory']}, "
         f"{machine['system']}, Python {machine['python']}",
+        _reference_line(machine.get("cpu_reference_ms"), previous_reference),
         *([f"- conditions: {note}"] if note else []),
         "",
         "| benchmark | figure | value | ratio to floor | previous | change |",
