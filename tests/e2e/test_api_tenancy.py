@@ -206,6 +206,7 @@ NAME_SAMPLES = {"format": "ubl"}
 # Optional fields without which a body says nothing, refused before any lookup.
 BODY_EXTRAS: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/invoices/{invoice_id}/amendments"): {"cost_centre": "CC-1"},
+    ("post", "/quotes/{quote_id}/revise"): {"title": "Revised offer"},
 }
 
 

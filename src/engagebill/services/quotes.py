@@ -505,6 +505,11 @@ def get_quote(ctx: Context, *, organization_id: str, quote_id: str) -> QuoteDeta
         )
 
 
+def get_milestone(ctx: Context, *, organization_id: str, milestone_id: str) -> Milestone:
+    with ctx.read() as uow:
+        return uow.quotes.get_milestone(organization_id, milestone_id)
+
+
 def list_milestones(
     ctx: Context,
     *,

@@ -500,6 +500,11 @@ def list_work_items(
         return uow.work.list(organization_id, engagement_id, wanted, limit=limit)
 
 
+def get_work_item(ctx: Context, *, organization_id: str, work_item_id: str) -> WorkItem:
+    with ctx.read() as uow:
+        return uow.work.get(organization_id, work_item_id)
+
+
 def unapproved_work(
     ctx: Context, organization_id: str, *, engagement_id: str | None = None
 ) -> list[WorkItem]:

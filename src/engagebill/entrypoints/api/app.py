@@ -16,10 +16,13 @@ from engagebill.entrypoints.api.routes import (
     engagements,
     events,
     invoices,
+    milestones,
     pdfs,
     purchase_orders,
+    quotes,
     reports,
     retainers,
+    work_items,
 )
 from engagebill.services.ports import Context
 
@@ -62,6 +65,9 @@ ROUTERS = [
     engagements,
     purchase_orders,
     retainers,
+    quotes,
+    milestones,
+    work_items,
     credit_notes,
     einvoices,
     pdfs,

@@ -3,9 +3,9 @@ operation takes.
 
 They describe the ways through the API (a client, then an engagement for it, a draft invoice
 on the engagement, edits, sending, the recipient's answers, payments and credit notes; POs,
-retainer schedules and advances on an engagement) in the published document, as OpenAPI 3.1
-Link Objects on 200/201 responses, so that a client, a code generator or a stateful test can
-follow them without guessing ids.
+retainer schedules, advances, quotes, milestones and work items on an engagement) in the
+published document, as OpenAPI 3.1 Link Objects on 200/201 responses, so that a client, a code
+generator or a stateful test can follow them without guessing ids.
 
 Links are written here by method and path ("POST /invoices") and by JSON pointers into the
 source response's body; operationIds and runtime expressions are derived from the generated
@@ -65,6 +65,38 @@ def _invoice(pointer: str, *steps: str) -> tuple[Link, ...]:
     return tuple(Link(s, INVOICE_STEPS[s], path={"invoice_id": pointer}) for s in steps)
 
 
+QUOTE_STEPS = {
+    "GetQuote": "GET /quotes/{quote_id}",
+    "ReviseQuote": "POST /quotes/{quote_id}/revise",
+    "SendQuote": "POST /quotes/{quote_id}/send",
+    "AcceptQuote": "POST /quotes/{quote_id}/accept",
+    "DeclineQuote": "POST /quotes/{quote_id}/decline",
+    "LinkWorkToQuote": "POST /quotes/{quote_id}/work-items",
+}
+MILESTONE_STEPS = {
+    "GetMilestone": "GET /milestones/{milestone_id}",
+    "SignOffMilestone": "POST /milestones/{milestone_id}/sign-off",
+    "RequestMilestoneSignOff": "POST /milestones/{milestone_id}/sign-off-links",
+}
+WORK_STEPS = {
+    "GetWorkItem": "GET /work-items/{work_item_id}",
+    "ApproveWorkItem": "POST /work-items/{work_item_id}/approve",
+}
+
+
+def _quote(pointer: str, *steps: str) -> tuple[Link, ...]:
+    """Links to operations on the quote at ``pointer``."""
+    return tuple(Link(s, QUOTE_STEPS[s], path={"quote_id": pointer}) for s in steps)
+
+
+def _milestone(pointer: str, *steps: str) -> tuple[Link, ...]:
+    return tuple(Link(s, MILESTONE_STEPS[s], path={"milestone_id": pointer}) for s in steps)
+
+
+def _work_item(pointer: str, *steps: str) -> tuple[Link, ...]:
+    return tuple(Link(s, WORK_STEPS[s], path={"work_item_id": pointer}) for s in steps)
+
+
 # Each answer links to the steps its state allows next, as the lifecycle table has them
 # (docs/lifecycles.md); a few lead where the answer must be a refusal (credit a draft).
 LINKS: Links = {
@@ -111,6 +143,14 @@ LINKS: Links = {
             path={"engagement_id": "/id"},
         ),
         Link("ListInvoices", "GET /invoices", query={"engagement_id": "/id"}),
+        Link("CreateQuote", "POST /quotes", body={"engagement_id": "/id"}),
+        Link("RecordWorkItem", "POST /work-items", body={"engagement_id": "/id"}),
+        Link(
+            "ImportWorkCsv",
+            "POST /engagements/{engagement_id}/work-items/import",
+            path={"engagement_id": "/id"},
+        ),
+        Link("ListMilestones", "GET /milestones", query={"engagement_id": "/id"}),
     ),
     ("POST /purchase-orders", "201"): (
         Link(
@@ -194,6 +234,31 @@ LINKS: Links = {
     ),
     ("POST /invoices/{invoice_id}/lock", "200"): _invoice(
         "/id", "GetInvoice", "RecordPayment", "CreditInvoice"
+    ),
+    # Quotes: a draft is revised and sent; a sent one is accepted or declined, and a fixed-price
+    # acceptance plans milestones, the first of which stands for all of them.
+    ("POST /quotes", "201"): _quote("/id", "GetQuote", "ReviseQuote", "SendQuote"),
+    ("POST /quotes/{quote_id}/revise", "200"): _quote(
+        "/id", "GetQuote", "ReviseQuote", "SendQuote", "AcceptQuote", "DeclineQuote"
+    ),
+    ("POST /quotes/{quote_id}/send", "200"): _quote(
+        "/quote/id", "GetQuote", "ReviseQuote", "AcceptQuote", "DeclineQuote", "LinkWorkToQuote"
+    ),
+    ("POST /quotes/{quote_id}/accept", "200"): (
+        *_quote("/id", "GetQuote"),
+        *_milestone("/milestones/0/id", *MILESTONE_STEPS),
+        *_work_item("/work_items/0/id", "GetWorkItem"),
+    ),
+    ("POST /quotes/{quote_id}/decline", "200"): _quote("/id", "GetQuote"),
+    ("POST /quotes/{quote_id}/work-items", "200"): _quote("/id", "GetQuote", "AcceptQuote"),
+    ("POST /milestones/{milestone_id}/sign-off", "200"): (
+        *_milestone("/milestone/id", "GetMilestone"),
+        *_invoice("/invoice/id", "GetInvoice", "SendInvoice"),
+    ),
+    ("POST /work-items", "201"): _work_item("/id", *WORK_STEPS),
+    ("POST /work-items/{work_item_id}/approve", "200"): _work_item("/id", "GetWorkItem"),
+    ("POST /engagements/{engagement_id}/work-items/import", "201"): _work_item(
+        "/work_items/0/id", *WORK_STEPS
     ),
     ("POST /invoices/{invoice_id}/credit-notes", "201"): (
         Link("GetCreditNote", "GET /credit-notes/{credit_note_id}", path={"credit_note_id": "/id"}),

@@ -21,16 +21,18 @@ from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.invoices import Invoice, InvoiceLine, PoRef, Totals
 from engagebill.domain.parties import Client
-from engagebill.domain.quotes import Milestone
-from engagebill.domain.work import WorkItem
 from engagebill.entrypoints.api.schemas import Day, Decimalish
 
 # Shared with every machine interface; re-exported for this interface's modules.
+from engagebill.entrypoints.outputs import MilestoneOut as MilestoneOut
 from engagebill.entrypoints.outputs import Model as Model
 from engagebill.entrypoints.outputs import MoneyOut as MoneyOut
 from engagebill.entrypoints.outputs import WarningOut as WarningOut
+from engagebill.entrypoints.outputs import WorkItemOut as WorkItemOut
+from engagebill.entrypoints.outputs import milestone_out as milestone_out
 from engagebill.entrypoints.outputs import money as money
 from engagebill.entrypoints.outputs import warnings_out as warnings_out
+from engagebill.entrypoints.outputs import work_item_out as work_item_out
 from engagebill.services.billing_run import PlanView, RunResult
 from engagebill.services.lines import LineInput
 from engagebill.services.links import IssuedLink
@@ -537,80 +539,12 @@ def credit_note_out(note: CreditNote, *, invoice_state: str) -> CreditNoteOut:
 
 
 # --- work and milestones ---------------------------------------------------------------------
-class WorkItemOut(Model):
-    id: str
-    engagement_id: str
-    work_date: date
-    person: str
-    hours: str
-    rate: MoneyOut
-    amount: MoneyOut
-    description: str
-    requester: str
-    approval_ref: str
-    state: str = Field(description="unapproved, approved or billed")
-    override_reason: str
-    quote_id: str | None
-    invoice_id: str | None
-
-
 class WorkItemsOut(Model):
     work_items: list[WorkItemOut]
 
 
-def work_item_out(item: WorkItem) -> WorkItemOut:
-    return WorkItemOut(
-        id=item.id,
-        engagement_id=item.engagement_id,
-        work_date=item.work_date,
-        person=item.person,
-        hours=str(item.hours),
-        rate=money(item.rate),
-        amount=money(item.amount),
-        description=item.description,
-        requester=item.requester,
-        approval_ref=item.approval_ref,
-        state=item.state.value,
-        override_reason=item.override_reason,
-        quote_id=item.quote_id,
-        invoice_id=item.invoice_id,
-    )
-
-
-class MilestoneOut(Model):
-    id: str
-    engagement_id: str
-    quote_id: str
-    quote_number: str
-    position: int
-    name: str
-    description: str
-    amount: MoneyOut
-    state: str = Field(description="planned, signed_off or invoiced")
-    signed_off_by: str
-    signed_off_at: datetime | None
-    invoice_id: str | None
-
-
 class MilestonesOut(Model):
     milestones: list[MilestoneOut]
-
-
-def milestone_out(milestone: Milestone) -> MilestoneOut:
-    return MilestoneOut(
-        id=milestone.id,
-        engagement_id=milestone.engagement_id,
-        quote_id=milestone.quote_id,
-        quote_number=milestone.quote_number,
-        position=milestone.position,
-        name=milestone.name,
-        description=milestone.description,
-        amount=money(milestone.amount),
-        state=milestone.state.value,
-        signed_off_by=milestone.signed_off_by,
-        signed_off_at=milestone.signed_off_at,
-        invoice_id=milestone.invoice_id,
-    )
 
 
 class SignOffOut(Model):
