@@ -32,6 +32,7 @@ from engagebill.bootstrap import App
 from engagebill.entrypoints.http import create_app
 from engagebill.services import (
     billing_run,
+    delivery,
     invoicing,
     parties,
     quotes,
@@ -165,6 +166,9 @@ def a_tenant(app: App, tag: str) -> Tenant:
             country_code="CH",
         ),
     )
+    webhook = delivery.register_webhook(
+        ctx, organization_id=org, url=f"https://{tag.lower()}.example/hooks"
+    )
     issued = create_api_key(ctx, organization_id=org, name=f"{tag} key")
     ids = {
         "organization_id": org,
@@ -182,8 +186,9 @@ def a_tenant(app: App, tag: str) -> Tenant:
         "subject_id": sent.id,
         "contact_id": client.contacts[0].id,
         "api_key_id": issued.key.id,
+        "endpoint_id": webhook.id,
     }
-    markers = {*ids.values(), retainer, hours, tag}  # every name and number carries the tag
+    markers = {*ids.values(), retainer, hours, tag, webhook.url}  # names and numbers carry the tag
     return Tenant(org, issued.secret, ids, markers)
 
 

@@ -285,6 +285,7 @@ def _remind(ctx: Context, organization_id: str, reminder: ReminderDue, as_of: da
 
 
 # --- webhooks -----------------------------------------------------------------------------------
+MAX_WEBHOOK_URL = 2000
 
 
 def register_webhook(
@@ -293,7 +294,11 @@ def register_webhook(
     """Register an endpoint for some (default: all) events; its signing secret is returned
     here, to be kept by the receiver."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if len(url) > MAX_WEBHOOK_URL:
+        raise ValidationError(
+            f"a webhook URL is limited to {MAX_WEBHOOK_URL} characters", code="webhook.invalid_url"
+        )
+    if parts.scheme not in ("http", "https") or not parts.netloc or not url.strip().isprintable():
         raise ValidationError(
             "a webhook URL must be an absolute http(s) URL", code="webhook.invalid_url"
         )
@@ -328,6 +333,44 @@ def register_webhook(
                 )
             ],
         )
+        uow.commit()
+    return endpoint
+
+
+def list_webhooks(
+    ctx: Context, *, organization_id: str, include_removed: bool = False
+) -> list[WebhookEndpoint]:
+    """The organization's endpoints, oldest first (never their secrets' use: they are shown
+    once, when registered)."""
+    with ctx.read() as uow:
+        return uow.outbox.endpoints(organization_id, active_only=not include_removed)
+
+
+def get_webhook(ctx: Context, *, organization_id: str, endpoint_id: str) -> WebhookEndpoint:
+    with ctx.read() as uow:
+        return uow.outbox.get_endpoint(organization_id, endpoint_id)
+
+
+def remove_webhook(ctx: Context, *, organization_id: str, endpoint_id: str) -> WebhookEndpoint:
+    """Stop delivering to an endpoint: no new deliveries are made for it from now on (those
+    already in the outbox still go out). Removing it again changes nothing."""
+    with ctx.uow() as uow:
+        endpoint = uow.outbox.get_endpoint(organization_id, endpoint_id)
+        if endpoint.active:
+            uow.outbox.deactivate_endpoint(organization_id, endpoint_id)
+            uow.events.append(
+                organization_id,
+                [
+                    DomainEvent(
+                        "webhook.removed",
+                        "webhook_endpoint",
+                        endpoint.id,
+                        ctx.clock.now(),
+                        {"url": endpoint.url},
+                    )
+                ],
+            )
+            endpoint.active = False
         uow.commit()
     return endpoint
 

@@ -22,6 +22,7 @@ from engagebill.entrypoints.api.routes import (
     quotes,
     reports,
     retainers,
+    webhooks,
     work_items,
 )
 from engagebill.services.ports import Context
@@ -74,4 +75,5 @@ ROUTERS = [
     billing_runs,
     events,
     reports,
+    webhooks,
 ]

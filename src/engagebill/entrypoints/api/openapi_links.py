@@ -260,6 +260,12 @@ LINKS: Links = {
     ("POST /engagements/{engagement_id}/work-items/import", "201"): _work_item(
         "/work_items/0/id", *WORK_STEPS
     ),
+    ("POST /webhook-endpoints", "201"): (
+        Link("GetWebhook", "GET /webhook-endpoints/{endpoint_id}", path={"endpoint_id": "/id"}),
+        Link(
+            "RemoveWebhook", "DELETE /webhook-endpoints/{endpoint_id}", path={"endpoint_id": "/id"}
+        ),
+    ),
     ("POST /invoices/{invoice_id}/credit-notes", "201"): (
         Link("GetCreditNote", "GET /credit-notes/{credit_note_id}", path={"credit_note_id": "/id"}),
         Link(

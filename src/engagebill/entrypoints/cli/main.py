@@ -24,6 +24,7 @@ from engagebill.entrypoints.cli.setup_commands import (
     po_app,
 )
 from engagebill.entrypoints.cli.user_commands import users_app
+from engagebill.entrypoints.cli.webhook_commands import webhook_app
 from engagebill.entrypoints.cli.work_commands import work_app
 from engagebill.services.audit import verify_chains
 
@@ -53,6 +54,7 @@ app.command("demo")(handle_errors(demo))
 app.command("mcp")(handle_errors(mcp))
 app.command("worker")(handle_errors(worker))
 app.add_typer(keys_app, name="keys")
+app.add_typer(webhook_app, name="webhook")
 app.add_typer(users_app, name="users")
 
 
