@@ -19,6 +19,7 @@ request is still reported, so that a client taking the server's cores shows in t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -222,6 +223,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and every living descendant (a server's worker processes)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    tree, grew = {pid}, True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    total = 0.0
+    for member in tree:
+        with contextlib.suppress(OSError):
+            total += cpu_seconds(member)
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -231,6 +256,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--server-workers", type=int, default=1, help="engagebill serve --workers")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="engagebill-http-"))
     url = f"sqlite:///{folder / 'bench.db'}"
@@ -248,6 +274,8 @@ def main() -> None:
             "serve",
             "--port",
             str(port),
+            "--workers",
+            str(args.server_workers),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -282,14 +310,14 @@ def main() -> None:
         for thread in threads:
             thread.start()
         load_before = os.getloadavg()[0]
-        server_cpu, client_cpu = cpu_seconds(server.pid), cpu_seconds(os.getpid())
+        server_cpu, client_cpu = tree_cpu_seconds(server.pid), cpu_seconds(os.getpid())
         started = time.perf_counter()
         stop = started + args.seconds
         ready.set()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
-        server_cpu = cpu_seconds(server.pid) - server_cpu
+        server_cpu = tree_cpu_seconds(server.pid) - server_cpu
         client_cpu = cpu_seconds(os.getpid()) - client_cpu
         load_after = os.getloadavg()[0]
     finally:
@@ -300,6 +328,7 @@ def main() -> None:
     result: dict[str, Any] = {
         "benchmark": "http_flows_sqlite",
         "clients": args.clients,
+        "server_workers": args.server_workers,
         "seconds": round(elapsed, 1),
         "flows": flows,
         "flows_per_second": round(flows / elapsed, 1),

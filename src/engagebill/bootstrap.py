@@ -6,7 +6,6 @@ Nothing is built at import time; entrypoints call ``build`` with settings.
 from __future__ import annotations
 
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from sqlalchemy import Engine, make_url
 from engagebill.adapters.calendars import HolidayCalendars
 from engagebill.adapters.db.engine import is_sqlite_file, make_engine, normalise_url
 from engagebill.adapters.db.unit_of_work import SqlUnitOfWork
+from engagebill.adapters.db.writer_turn import WriterTurn, lock_path_for
 from engagebill.adapters.documents import DeferredPdfRenderer
 from engagebill.adapters.einvoice import XmlEInvoiceRenderer, to_cii
 from engagebill.adapters.mail import FolderMailer, SmtpMailer
@@ -51,11 +51,14 @@ class App:
     engine: Engine
     ctx: Context
     reader_engine: Engine | None = None  # SQLite files: the read-only connections
+    writer_turn: WriterTurn | None = None  # SQLite: whose turn it is to write
 
     def dispose(self) -> None:
         self.engine.dispose()
         if self.reader_engine is not None:
             self.reader_engine.dispose()
+        if self.writer_turn is not None:
+            self.writer_turn.close()
 
     def mailer(self) -> Mailer:
         if self.settings.smtp_url:
@@ -73,8 +76,13 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
 
-    # SQLite has one writer at a time: threads of this process take turns in order.
-    writer_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
+    # SQLite has one writer at a time: the writers of this process, and of every other process
+    # on the same file, take turns in order (adapters/db/writer_turn.py).
+    writer_lock: WriterTurn | None = None
+    if engine.dialect.name == "sqlite":
+        database = make_url(url).database
+        file = database if database and is_sqlite_file(url) else None
+        writer_lock = WriterTurn(lock_path_for(str(Path(file).expanduser())) if file else None)
 
     def uow() -> UnitOfWork:
         return SqlUnitOfWork(engine, writer_lock)
@@ -102,4 +110,10 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
     if settings.public_url:
         ctx.settings["public_url"] = settings.public_url
     ctx.settings["secret_key"] = settings.secret_key or _local_secret(url)
-    return App(settings=settings, engine=engine, ctx=ctx, reader_engine=reader_engine)
+    return App(
+        settings=settings,
+        engine=engine,
+        ctx=ctx,
+        reader_engine=reader_engine,
+        writer_turn=writer_lock,
+    )

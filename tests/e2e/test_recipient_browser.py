@@ -30,8 +30,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Page, expect, sync_playwright
 
 from engagebill.domain.lifecycle import InvoiceState
-from engagebill.entrypoints.cli.server_commands import _NoTokens
-from engagebill.entrypoints.http import create_app
+from engagebill.entrypoints.http import NoLinkTokens, create_app
 from engagebill.services import invoicing, queries
 from engagebill.services.links import IssuedLink
 from tests.support import World, an_engagement, line
@@ -82,7 +81,7 @@ def serving(app: FastAPI) -> Iterator[tuple[str, list[str]]]:
     config = uvicorn.Config(app, log_level="info", lifespan="off", server_header=False)
     server = uvicorn.Server(config)
     access = logging.getLogger("uvicorn.access")
-    no_tokens, lines = _NoTokens(), _Lines()
+    no_tokens, lines = NoLinkTokens(), _Lines()
     access.addFilter(no_tokens)
     access.addHandler(lines)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -28,8 +28,7 @@ from engagebill.domain.access import DocumentType
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.money import Money
 from engagebill.domain.quotes import MilestoneState, QuoteState
-from engagebill.entrypoints.cli.server_commands import _NoTokens
-from engagebill.entrypoints.http import create_app
+from engagebill.entrypoints.http import NoLinkTokens, create_app
 from engagebill.entrypoints.web.ratelimit import FailedLookupLimiter
 from engagebill.services import invoicing, links, parties, queries, quotes, settlement
 from engagebill.services.links import IssuedLink
@@ -546,7 +545,7 @@ def test_tokens_are_never_logged(
             ("127.0.0.1:5000", "POST", path, "1.1", 303),
             None,
         )
-        _NoTokens().filter(record)
+        NoLinkTokens().filter(record)
         assert sent.token not in record.getMessage() and "/l/<token>" in record.getMessage()
 
 

@@ -4,6 +4,8 @@ headers are set here for every response."""
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from starlette.datastructures import MutableHeaders
@@ -11,6 +13,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engagebill import __version__
+from engagebill.bootstrap import build
+from engagebill.config import Settings
 from engagebill.entrypoints.api.app import create_api
 from engagebill.entrypoints.mcp.server import http_endpoint
 from engagebill.entrypoints.web import agency as agency_app
@@ -50,6 +54,42 @@ def create_app(ctx: Context, *, public_url: str | None = None) -> FastAPI:
         return PlainTextResponse("ok")
 
     return app
+
+
+APP_FACTORY = "engagebill.entrypoints.http:app_from_environment"
+
+
+def app_from_environment() -> FastAPI:
+    """The application as each of several server processes builds it (``serve --workers``),
+    from the settings in the environment, which ``serve`` sets for them."""
+    application = build(Settings.from_env())
+    redact_link_tokens()
+    return create_app(application.ctx, public_url=application.settings.public_url or None)
+
+
+class NoLinkTokens(logging.Filter):
+    """Private-link tokens live in URL paths: access logs never see them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if (
+            isinstance(args, tuple)
+            and len(args) >= 3
+            and isinstance(args[2], str)
+            and "/l/" in args[2]
+        ):
+            path = args[2]
+            head, _, rest = path.partition("/l/")
+            tail = rest.partition("/")[2]
+            record.args = (*args[:2], f"{head}/l/<token>{'/' + tail if tail else ''}", *args[3:])
+        return True
+
+
+def redact_link_tokens() -> None:
+    """Keep private-link tokens out of this process's access log."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, NoLinkTokens) for f in access.filters):
+        access.addFilter(NoLinkTokens())
 
 
 class SecurityHeaders:

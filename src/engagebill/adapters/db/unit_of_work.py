@@ -4,17 +4,16 @@ Leaving the ``with`` block without ``commit()`` rolls everything back, so a fail
 leaves nothing half-written.
 
 On SQLite every transaction takes the database's write lock up front (``BEGIN IMMEDIATE``).
-Threads of one process queue on ``writer_lock`` instead of on SQLite's busy handler, which
-sleeps in growing steps and turns contention into seconds of latency: one writer at a time,
-served in order. Other processes still wait on the busy timeout. A unit of work on the
-read-only engine is given no lock (see ``bootstrap``).
+Writers queue for their turn first (``writer_lock``, a ``WriterTurn``: the threads of this
+process and the other processes on the file) instead of in SQLite's busy handler, which sleeps
+in growing steps and turns contention into seconds of latency: one writer at a time, served in
+order. A unit of work on the read-only engine is given no turn (see ``bootstrap``).
 
 Repositories are built on first use: most use cases touch three or four of the eighteen.
 """
 
 from __future__ import annotations
 
-import threading
 from functools import cached_property
 from types import TracebackType
 
@@ -36,12 +35,13 @@ from engagebill.adapters.db.quotes import SqlQuotes
 from engagebill.adapters.db.retainers import SqlRetainers
 from engagebill.adapters.db.users import SqlUsers
 from engagebill.adapters.db.work import SqlWorkItems
+from engagebill.adapters.db.writer_turn import WriterTurn
 
 
 class SqlUnitOfWork:
     conn: Connection
 
-    def __init__(self, engine: Engine, writer_lock: threading.RLock | None = None) -> None:
+    def __init__(self, engine: Engine, writer_lock: WriterTurn | None = None) -> None:
         self.engine = engine
         self.writer_lock = writer_lock
 

@@ -17,24 +17,6 @@ from engagebill.services import access
 keys_app = typer.Typer(help="Organization API keys.", no_args_is_help=True)
 
 
-class _NoTokens(logging.Filter):
-    """Private-link tokens live in URL paths: access logs never see them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if (
-            isinstance(args, tuple)
-            and len(args) >= 3
-            and isinstance(args[2], str)
-            and "/l/" in args[2]
-        ):
-            path = args[2]
-            head, _, rest = path.partition("/l/")
-            tail = rest.partition("/")[2]
-            record.args = (*args[:2], f"{head}/l/<token>{'/' + tail if tail else ''}", *args[3:])
-        return True
-
-
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8000,
@@ -52,19 +34,38 @@ def serve(
             "several app servers run `engagebill worker` instead",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes sharing the port (about one per core): each runs the whole "
+            "application; on SQLite their writers take turns on the file",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the REST API, the recipients' pages and the agency app."""
     import uvicorn
+    from fastapi import FastAPI
 
-    from engagebill.entrypoints.http import create_app
+    from engagebill.entrypoints.http import APP_FACTORY, create_app, redact_link_tokens
 
     application = state.app()
     base = public_url or f"http://{host}:{port}"
     application.ctx.settings["public_url"] = base
-    app = create_app(application.ctx, public_url=base)
+    target: FastAPI | str
+    if workers == 1:
+        target = create_app(application.ctx, public_url=base)
+    else:
+        # Each process builds the application from the environment: the same database, public
+        # URL and secret key (forms signed by one process are checked by another).
+        os.environ["ENGAGEBILL_DATABASE_URL"] = application.settings.database_url
+        os.environ["ENGAGEBILL_PUBLIC_URL"] = base
+        os.environ["ENGAGEBILL_SECRET_KEY"] = str(application.ctx.settings["secret_key"])
+        target = APP_FACTORY
     if with_worker:
         _start_worker_thread(application)
-    logging.getLogger("uvicorn.access").addFilter(_NoTokens())
+    redact_link_tokens()
     console.print(
         f"engagebill is running at http://{host}:{port}/  (API docs at "
         f"http://{host}:{port}/api/v1/docs)",
@@ -73,7 +74,9 @@ def serve(
     # Behind a reverse proxy the client's address comes from X-Forwarded-For, which is
     # trusted only from the addresses in ENGAGEBILL_FORWARDED_ALLOW_IPS (default: loopback).
     uvicorn.run(
-        app,
+        target,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_level="info",
