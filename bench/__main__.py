@@ -57,6 +57,8 @@ BENCHMARKS: list[tuple[str, str, list[str], dict[str, tuple[str, str, bool]]]] =
     ),
     ("pdf", "bench.pdf", [], {}),
     ("http_flows", "bench.http_flows", [], {}),
+    # The same flows against two server processes (`serve --workers 2`), one per core.
+    ("http_flows_2_workers", "bench.http_flows", ["--server-workers", "2"], {}),
 ]
 
 
@@ -90,6 +92,8 @@ TARGETS: list[tuple[str, str, str, float]] = [
     ("pdf", "one_page_pdfs_per_second_2_workers", ">=", 30),  # "on 2 cores"
     ("http_flows", "flows_per_second", ">=", 150),
     ("http_flows", "create_p99_ms", "<=", 50),
+    ("http_flows_2_workers", "flows_per_second", ">=", 150),
+    ("http_flows_2_workers", "create_p99_ms", "<=", 50),
 ]
 
 
