@@ -98,22 +98,14 @@ TARGETS: list[tuple[str, str, str, float]] = [
 
 
 def main() -> None:
+    """Run the benchmarks and write the page; ``--render-only`` rewrites the page from the
+    recorded run alone. ``BENCH_NOTE`` adds a line on the conditions of the run."""
     previous: dict[str, Any] = {}
     record = DOCS / "benchmarks.json"
     if record.exists():
         previous = json.loads(record.read_text())
     if "--render-only" in sys.argv:  # rewrite the page from the recorded run
-        when = datetime.fromisoformat(previous["date"])
-        (DOCS / "benchmarks.md").write_text(
-            render(
-                when,
-                previous["results"],
-                previous.get("previous", {}),
-                None,
-                machine=previous.get("machine") or describe(),
-                note=previous.get("note", ""),
-            )
-        )
+        (DOCS / "benchmarks.md").write_text(_page(previous))
         return
     machine: dict[str, Any] = {**describe(), "cpu_reference_ms": cpu_reference_ms()}
     print(f"bench: CPU reference {machine['cpu_reference_ms']} ms", flush=True)
@@ -124,6 +116,24 @@ def main() -> None:
         print(f"bench: {name} ...", flush=True)
         results[name] = run_one(module, args)
         print(f"bench: {name}: {json.dumps(results[name])}", flush=True)
+    run = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine,
+        "results": results,
+        # What the page compares with, kept so that --render-only gives the same page.
+        "previous": previous.get("results", {}),
+        "previous_machine": previous.get("machine", {}),
+        "note": os.environ.get("BENCH_NOTE", ""),
+    }
+    DOCS.mkdir(exist_ok=True)
+    # Not sorted: the page lists each benchmark's figures in the order it reports them.
+    record.write_text(json.dumps(run, indent=2) + "\n")
+    (DOCS / "benchmarks.md").write_text(_page(run))
+    print(f"bench: wrote {DOCS / 'benchmarks.md'}")
+
+
+def _page(run: dict[str, Any]) -> str:
+    results = run["results"]
     floor = next(
         (
             r.get("floor_invoices_per_second")
@@ -132,27 +142,15 @@ def main() -> None:
         ),
         None,
     )
-    now = datetime.now(UTC)
-    DOCS.mkdir(exist_ok=True)
-    record.write_text(
-        json.dumps(
-            {"date": now.isoformat(timespec="seconds"), "machine": machine, "results": results},
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n"
+    return render(
+        datetime.fromisoformat(run["date"]),
+        results,
+        run.get("previous", {}),
+        floor,
+        machine=run.get("machine") or describe(),
+        previous_reference=run.get("previous_machine", {}).get("cpu_reference_ms"),
+        note=run.get("note", ""),
     )
-    (DOCS / "benchmarks.md").write_text(
-        render(
-            now,
-            results,
-            previous.get("results", {}),
-            floor,
-            machine=machine,
-            previous_reference=previous.get("machine", {}).get("cpu_reference_ms"),
-        )
-    )
-    print(f"bench: wrote {DOCS / 'benchmarks.md'}")
 
 
 def _fmt(value: Any) -> str:

@@ -293,3 +293,17 @@ def test_lists_walk_every_page_and_bad_input_writes_nothing(api: Api) -> None:
     assert api.ok(api.get("/quotes", limit=1))["items"] == []
     assert api.post("/milestones/ms_missing/sign-off", {"signed_off_by": "A"}).status_code == 404
     assert api.rows() == before
+
+
+def test_a_retried_import_with_its_idempotency_key_replays_the_first_answer(api: Api) -> None:
+    extras = an_engagement(api, a_client(api)["id"], "time_and_material")["id"]
+    headers = api.headers(**{"content-type": "text/csv", "Idempotency-Key": "import-feb"})
+    url = f"{API}/engagements/{extras}/work-items/import"
+    first = api.http.post(url, content=CSV.encode(), headers=headers)
+    assert first.status_code == 201, first.text
+    retried = api.http.post(url, content=CSV.encode(), headers=headers)
+    assert retried.status_code == 201 and retried.content == first.content
+    assert retried.headers["idempotent-replayed"] == "true"
+    other = api.http.post(url, content=BROKEN_CSV.encode(), headers=headers)
+    assert other.status_code == 409 and other.json()["code"] == "idempotency.key_reused"
+    assert len(api.ok(api.get("/work-items", engagement_id=extras))["items"]) == 2
