@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engagebill.domain.delivery import Channel, OutboxMessage
+from engagebill.services import delivery
 from tests.e2e.test_api_resources import API, Api, a_client, a_po, an_engagement
 from tests.e2e.test_api_resources import api as api  # the fixture
 
@@ -26,6 +28,14 @@ date,person,hours,rate,description
 2025-13-01,Ana Lima,2,125.00,Landing page A fixes
 2025-02-16,Ben Okafor,zero,125.00,Landing page B
 """
+
+
+def emails(api: Api) -> list[OutboxMessage]:
+    return [
+        m
+        for m in delivery.outbox_messages(api.app.ctx, organization_id=api.org_id)
+        if m.channel is Channel.EMAIL
+    ]
 
 
 def a_quote(api: Api, engagement_id: str, *amounts: str, title: str = "Website rebuild") -> Any:
@@ -77,6 +87,12 @@ def test_a_quote_is_accepted_and_its_milestones_invoiced_when_signed_off(api: Ap
 
     sent = api.ok(api.post(f"/quotes/{draft['id']}/send"))
     quote = sent["quote"]
+    [email] = [m for m in emails(api) if m.payload["document_type"] == "quote"]
+    assert email.payload["to"] == "Alex AP <ap@acme.example>"
+    assert email.payload["subject"] == (
+        "Quote Q-2025-0001 from Northwind Studio: Website rebuild v2"
+    )
+    assert sent["links"][0]["url"].removeprefix("http://testserver") in email.payload["text"]
     assert quote["state"] == "sent" and quote["number"] == "Q-2025-0001"
     assert [link["recipient_email"] for link in sent["links"]] == ["ap@acme.example"]
     assert sent["links"][0]["url"].startswith("http://testserver/l/")
@@ -140,12 +156,23 @@ def test_the_client_is_asked_to_sign_off_through_a_link(api: Api) -> None:
         201,
     )
     assert link["recipient_email"] == "lead@acme.example"
+    [email] = [m for m in emails(api) if m.payload["document_type"] == "milestone"]
+    assert email.payload["to"] == "Lee Lead <lead@acme.example>"
+    assert (
+        email.payload["subject"] == "Please sign off milestone 1, Milestone 1, of quote Q-2025-0001"
+    )
+    assert link["url"].removeprefix("http://testserver") in email.payload["text"]
     page = api.http.get(link["url"].removeprefix("http://testserver"))
     assert page.status_code == 200 and "Milestone 1" in page.text
     refused = api.post(
         f"/milestones/{milestone['id']}/sign-off-links", {"recipient_email": "not an address"}
     )
     assert refused.status_code == 422 and refused.json()["code"] == "email.invalid"
+    api.ok(api.post(f"/milestones/{milestone['id']}/sign-off", {"signed_off_by": "Lee Lead"}))
+    late = api.post(
+        f"/milestones/{milestone['id']}/sign-off-links", {"recipient_email": "lead@acme.example"}
+    )
+    assert late.status_code == 409 and late.json()["code"] == "milestone.not_signable"
 
 
 def test_work_is_recorded_approved_and_billed_on_the_change_order(api: Api) -> None:

@@ -15,7 +15,7 @@ from engagebill.bootstrap import build
 from engagebill.config import Settings
 from engagebill.domain.invoices import Invoice
 from engagebill.entrypoints.cli.main import app
-from engagebill.services import queries
+from engagebill.services import delivery, queries
 
 ID = re.compile(r"\[([a-z]+_[0-9a-f]{32})\]")
 
@@ -186,3 +186,31 @@ def test_a_quote_on_a_retainer_is_refused(cli: Cli, client_id: str) -> None:
     result = cli.run("quote", "create", "--engagement", retainer, "--title", "T", *ITEMS)
     assert result.exit_code == 7
     assert result.stderr.strip().endswith("[quote.retainer_engagement]")
+
+
+def test_the_client_is_asked_to_sign_off_by_email(cli: Cli, project: str) -> None:
+    quote = cli.created(
+        "quote", "create", "--engagement", project, "--title", "Website rebuild", *ITEMS,
+    )  # fmt: skip
+    cli.ok("quote", "send", quote)
+    cli.ok("quote", "accept", quote, "--name", "Dana Scully")
+    first = cli.json("quote", "milestones", "--engagement", project)["milestones"][0]
+
+    asked = cli.ok(
+        "quote", "ask-sign-off", first["id"], "--email", "lead@acme.example", "--name", "Lee",
+    )  # fmt: skip
+    assert "asked lead@acme.example to sign off; the email with the link is queued" in asked
+    application = build(Settings(database_url=cli.db))
+    try:
+        [org] = json.loads(cli.ok("org", "list", "--json"))
+        subjects = [
+            m.payload["subject"]
+            for m in delivery.outbox_messages(application.ctx, organization_id=org["id"])
+        ]
+    finally:
+        application.dispose()
+    assert "Please sign off milestone 1, discovery and wireframes, of quote Q-" in " ".join(
+        subjects
+    )
+    bad = cli.run("quote", "ask-sign-off", first["id"], "--email", "nobody")
+    assert bad.exit_code == 4 and bad.stderr.strip().endswith("[email.invalid]")

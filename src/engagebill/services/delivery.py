@@ -57,6 +57,11 @@ def link_url(ctx: Context, token: str) -> str:
 # --- emails -------------------------------------------------------------------------------------
 
 
+INVOICE_INVITATION = "View it, add your PO number, ask for a change or approve it here:"
+QUOTE_INVITATION = "Read it, and accept it by typing your name or decline it, here:"
+SIGN_OFF_INVITATION = "Review it and sign it off by typing your name here:"
+
+
 def enqueue_link_emails(
     ctx: Context,
     uow: UnitOfWork,
@@ -69,9 +74,10 @@ def enqueue_link_emails(
     issued: Sequence[IssuedLink],
     reason: str = "sent",
     organization: Organization | None = None,
+    invitation: str = INVOICE_INVITATION,
 ) -> int:
     """One email per issued link, in the caller's transaction. ``organization``: the sender,
-    when the caller has read it already."""
+    when the caller has read it already; ``invitation``: what the link lets them do."""
     if organization is None:
         organization = uow.organizations.get(organization_id)
     settings = uow.outbox.settings(organization_id)
@@ -82,7 +88,7 @@ def enqueue_link_emails(
         url = link_url(ctx, item.token)
         text = (
             f"Hello {item.link.recipient_name or 'there'},\n\n{intro}\n\n"
-            f"View it, add your PO number, ask for a change or approve it here:\n{url}\n\n"
+            f"{invitation}\n{url}\n\n"
             "No account is needed; this link is for you only.\n\n"
             f"{organization.legal_name}\n{organization.email}\n"
         )

@@ -19,7 +19,7 @@ from decimal import Decimal
 from engagebill.domain.access import DocumentType
 from engagebill.domain.billing import plan_billing
 from engagebill.domain.engagements import Engagement, EngagementKind
-from engagebill.domain.errors import Conflict, RuleViolation, ValidationError
+from engagebill.domain.errors import Conflict, InvalidTransition, RuleViolation, ValidationError
 from engagebill.domain.events import DomainEvent, EventRecord
 from engagebill.domain.invoices import Invoice
 from engagebill.domain.money import Money, parse_decimal
@@ -36,7 +36,12 @@ from engagebill.domain.quotes import (
 )
 from engagebill.domain.work import WorkItem, WorkState
 from engagebill.services.billing_run import create_planned, gather_inputs, send_if_automatic
-from engagebill.services.links import IssuedLink, issue_links_to_contacts
+from engagebill.services.delivery import (
+    QUOTE_INVITATION,
+    SIGN_OFF_INVITATION,
+    enqueue_link_emails,
+)
+from engagebill.services.links import IssuedLink, issue_link, issue_links_to_contacts
 from engagebill.services.ports import Context, UnitOfWork
 
 
@@ -234,8 +239,9 @@ def send_quote(
     issued: list[IssuedLink] | None = None,
 ) -> Quote:
     """Send a draft: it takes the next number of the organization's quote series, and every
-    version is hashed with it. Each AP contact gets a private link, as for an invoice; the
-    links just issued, with their one-time tokens, are appended to ``issued`` when given."""
+    version is hashed with it. Each AP contact gets a private link by email (the outbox, in
+    this transaction), as for an invoice; the links just issued, with their one-time tokens,
+    are appended to ``issued`` when given."""
     with ctx.uow() as uow:
         quote = uow.quotes.get(organization_id, quote_id, for_update=True)
         # A quote keeps its number for life; a refused send rolls the counter back with it.
@@ -251,6 +257,21 @@ def send_quote(
             document_type=DocumentType.QUOTE,
             document_id=quote.id,
             client_id=quote.client_id,
+        )
+        organization = uow.organizations.get(organization_id)
+        current = quote.current
+        enqueue_link_emails(
+            ctx,
+            uow,
+            organization_id=organization_id,
+            document_type=DocumentType.QUOTE,
+            document_id=quote.id,
+            subject=f"Quote {quote.number} from {organization.name}: {current.title}",
+            intro=f"{organization.name} sends you quote {quote.number}, {current.title}, "
+            f"for {current.total.format()}.",
+            issued=links,
+            organization=organization,
+            invitation=QUOTE_INVITATION,
         )
         uow.commit()
     if issued is not None:
@@ -476,6 +497,69 @@ def sign_off_milestone(
         warnings=list(planned.warnings),
         held_reason=held_reason,
     )
+
+
+def request_sign_off(
+    ctx: Context,
+    *,
+    organization_id: str,
+    milestone_id: str,
+    recipient_email: str,
+    recipient_name: str = "",
+) -> IssuedLink:
+    """Ask someone at the client (the project lead who accepts the deliverable) to sign a
+    planned milestone off through a private link of their own. The link is emailed to them
+    (the outbox, in this transaction) and returned with its one-time token."""
+    with ctx.uow() as uow:
+        milestone = uow.quotes.get_milestone(organization_id, milestone_id)
+        if milestone.state is not MilestoneState.PLANNED:
+            raise InvalidTransition(
+                f"milestone {milestone.position} ({milestone.name}) is already "
+                f"{milestone.state.value.replace('_', ' ')}",
+                code="milestone.not_signable",
+                details={"state": milestone.state.value},
+            )
+        issued = issue_link(
+            ctx,
+            uow,
+            organization_id=organization_id,
+            document_type=DocumentType.MILESTONE,
+            document_id=milestone.id,
+            recipient_email=recipient_email,
+            recipient_name=recipient_name,
+        )
+        organization = uow.organizations.get(organization_id)
+        what = (
+            f"milestone {milestone.position}, {milestone.name}, of quote {milestone.quote_number}"
+        )
+        enqueue_link_emails(
+            ctx,
+            uow,
+            organization_id=organization_id,
+            document_type=DocumentType.MILESTONE,
+            document_id=milestone.id,
+            subject=f"Please sign off {what}",
+            intro=f"{organization.name} asks you to sign off {what} "
+            f"({milestone.amount.format()}): once you do, it is invoiced as quoted.",
+            issued=[issued],
+            reason="sign_off",
+            organization=organization,
+            invitation=SIGN_OFF_INVITATION,
+        )
+        uow.events.append(
+            organization_id,
+            [
+                DomainEvent(
+                    "milestone.sign_off_requested",
+                    "milestone",
+                    milestone.id,
+                    ctx.clock.now(),
+                    {"recipient_email": issued.link.recipient_email, "link_id": issued.link.id},
+                )
+            ],
+        )
+        uow.commit()
+    return issued
 
 
 # Reading ----------------------------------------------------------------------------------

@@ -333,3 +333,28 @@ def quote_sign_off(
         console.print(f"warning: {warning.message} [{warning.code}]", markup=False)
     if result.held_reason:
         console.print(f"not sent automatically: {result.held_reason}", markup=False)
+
+
+@quote_app.command("ask-sign-off")
+@handle_errors
+def quote_ask_sign_off(
+    milestone_id: Annotated[str, typer.Argument(help="Milestone id")],
+    email: Annotated[str, typer.Option(help="Who at the client signs it off")],
+    name: Annotated[str, typer.Option(help="Their name, for the email")] = "",
+    org: Org = None,
+) -> None:
+    """Ask the client to sign a planned milestone off: a private link is emailed to them."""
+    application = state.app()
+    issued = quotes.request_sign_off(
+        application.ctx,
+        organization_id=state.organization_id(org),
+        milestone_id=milestone_id,
+        recipient_email=email,
+        recipient_name=name,
+    )
+    console.print(
+        f"asked {issued.link.recipient_email} to sign off; the email with the link is queued "
+        f"for `engagebill worker` (link {issued.link.id}, expires "
+        f"{issued.link.expires_at.date().isoformat()})",
+        markup=False,
+    )

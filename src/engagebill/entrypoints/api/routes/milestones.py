@@ -1,7 +1,8 @@
 """/milestones: the instalments of accepted fixed-price quotes, ``planned -> signed_off ->
 invoiced``. A milestone is invoiced when it is signed off, never by calendar: the sign-off
 creates its invoice in the same transaction, on the project's PO and for the quoted amount.
-The client can sign off through a private link of their own (``sign-off-links``)."""
+The client can sign off through a private link of their own, emailed to them
+(``sign-off-links``)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
-from engagebill.domain.access import DocumentType
 from engagebill.domain.quotes import Milestone, MilestoneState
 from engagebill.entrypoints.api import pagination
 from engagebill.entrypoints.api.deps import Ctx, Reader, Writer
 from engagebill.entrypoints.api.routes.invoices import LinkOut, links_out
 from engagebill.entrypoints.api.schemas import InvoiceOut, Model, Page, invoice_out
 from engagebill.entrypoints.outputs import MilestoneOut, WarningOut, milestone_out, warnings_out
-from engagebill.services import links, queries, quotes
+from engagebill.services import queries, quotes
 
 router = APIRouter(prefix="/milestones", tags=["milestones"])
 
@@ -101,13 +101,12 @@ def sign_off_milestone(milestone_id: str, body: SignOffIn, ctx: Ctx, key: Writer
 def request_sign_off(
     milestone_id: str, body: SignOffLinkIn, request: Request, ctx: Ctx, key: Writer
 ) -> LinkOut:
-    """A private link that lets the client sign the milestone off by typing their name; the
-    URL is returned once, here."""
-    issued = links.create_link(
+    """Ask the client to sign a planned milestone off: a private link of their own, emailed
+    to them, with which they sign off by typing their name. The URL is returned once, here."""
+    issued = quotes.request_sign_off(
         ctx,
         organization_id=key.organization_id,
-        document_type=DocumentType.MILESTONE,
-        document_id=milestone_id,
+        milestone_id=milestone_id,
         recipient_email=body.recipient_email,
         recipient_name=body.recipient_name,
     )
