@@ -1,21 +1,34 @@
 """One engagement's page: its client, POs (usage against the ceiling, validity), invoices,
-and for an advance retainer the advance invoiced, used and available over time.
+and for an advance retainer the advance invoiced, used and available over time. A project's
+milestones are signed off here (and invoiced at once), or the client is asked to sign them off
+through a link; out-of-scope work waiting for its written approval is approved here.
 
 Reads ``services.engagement_overview``; the balance chart is drawn by ``charts``.
 """
 
 from __future__ import annotations
 
-from fastapi import Request
-from fastapi.responses import HTMLResponse
+from typing import Annotated
 
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from engagebill.domain.engagements import EngagementKind
+from engagebill.domain.quotes import MilestoneState
+from engagebill.domain.work import WorkState
 from engagebill.entrypoints.web.agency import charts
-from engagebill.entrypoints.web.agency.pages import protected_router, render
+from engagebill.entrypoints.web.agency.pages import Outcome, act, protected_router, render
 from engagebill.entrypoints.web.agency.session import CurrentUser, context_of
+from engagebill.services import quotes, work
 from engagebill.services.engagement_overview import EXPIRING_DAYS, engagement_overview
 from engagebill.services.invoice_views import invoice_row
 
 router = protected_router()
+FormText = Annotated[str, Form()]
+
+
+def engagement_url(engagement_id: str) -> str:
+    return f"/engagements/{engagement_id}"
 
 
 @router.get("/engagements/{engagement_id}", name="app.engagement", response_class=HTMLResponse)
@@ -34,6 +47,20 @@ def engagement_page(request: Request, signed_in: CurrentUser, engagement_id: str
             "the same numbers.",
             points=[(b.month, b.available.amount) for b in overview.balance_by_month],
         )
+    engagement = overview.engagement
+    organization_id = signed_in.organization_id
+    milestones = (
+        quotes.list_milestones(ctx, organization_id=organization_id, engagement_id=engagement.id)
+        if engagement.kind is EngagementKind.FIXED_PRICE
+        else []
+    )
+    # Work still to be billed: what waits for its written approval, and what the next run bills.
+    open_work = work.list_work_items(
+        ctx,
+        organization_id=organization_id,
+        engagement_id=engagement.id,
+        states=[WorkState.UNAPPROVED, WorkState.APPROVED],
+    )
     today = ctx.clock.today()
     return render(
         request,
@@ -44,4 +71,94 @@ def engagement_page(request: Request, signed_in: CurrentUser, engagement_id: str
         rows={s.id: invoice_row(s, today, sent_at=s.sent_at) for s in overview.invoices},
         expiring_days=EXPIRING_DAYS,
         chart=chart,
+        milestones=milestones,
+        planned=MilestoneState.PLANNED,
+        open_work=open_work,
+        invoice_numbers={s.id: s.number for s in overview.invoices},
+        unapproved=WorkState.UNAPPROVED,
+    )
+
+
+@router.post("/engagements/{engagement_id}/milestones/{milestone_id}/sign-off")
+def sign_off(
+    request: Request,
+    signed_in: CurrentUser,
+    engagement_id: str,
+    milestone_id: str,
+    signed_off_by: FormText = "",
+) -> RedirectResponse:
+    """Record the client's sign-off: the milestone is invoiced at once, for the quoted amount."""
+
+    def signed(result: quotes.SignOff) -> Outcome:
+        invoice = result.invoice
+        state = f"sent as {invoice.number}" if invoice.number else "created as a draft"
+        return Outcome(
+            f"Milestone {result.milestone.position} signed off by "
+            f"{result.milestone.signed_off_by}: its invoice is {state}.",
+            to=f"/invoices/{invoice.id}",
+        )
+
+    return act(
+        request,
+        lambda: quotes.sign_off_milestone(
+            context_of(request),
+            organization_id=signed_in.organization_id,
+            milestone_id=milestone_id,
+            by=signed_off_by,
+        ),
+        back=engagement_url(engagement_id),
+        outcome=signed,
+    )
+
+
+@router.post("/engagements/{engagement_id}/milestones/{milestone_id}/ask-sign-off")
+def ask_sign_off(
+    request: Request,
+    signed_in: CurrentUser,
+    engagement_id: str,
+    milestone_id: str,
+    email: FormText = "",
+    name: FormText = "",
+) -> RedirectResponse:
+    """Email someone at the client a private link with which they sign the milestone off."""
+    return act(
+        request,
+        lambda: quotes.request_sign_off(
+            context_of(request),
+            organization_id=signed_in.organization_id,
+            milestone_id=milestone_id,
+            recipient_email=email,
+            recipient_name=name,
+        ),
+        back=engagement_url(engagement_id),
+        outcome=lambda issued: Outcome(
+            f"A private sign-off link is on its way to {issued.link.recipient_email}."
+        ),
+    )
+
+
+@router.post("/engagements/{engagement_id}/work-items/{work_item_id}/approve")
+def approve_work(
+    request: Request,
+    signed_in: CurrentUser,
+    engagement_id: str,
+    work_item_id: str,
+    approval_ref: FormText = "",
+    override_reason: FormText = "",
+) -> RedirectResponse:
+    """Approve a piece of work with the client's written approval (or a recorded reason)."""
+    return act(
+        request,
+        lambda: work.approve_work_item(
+            context_of(request),
+            organization_id=signed_in.organization_id,
+            work_item_id=work_item_id,
+            approval_ref=approval_ref,
+            override_reason=override_reason,
+        ),
+        back=engagement_url(engagement_id),
+        outcome=lambda item: Outcome(
+            f"Work of {item.work_date.isoformat()} by {item.person} approved: the next billing "
+            "run puts it on the change-order invoice."
+        ),
     )
