@@ -21,7 +21,7 @@ from engagebill.bootstrap import App
 from engagebill.entrypoints.http import create_app
 from engagebill.entrypoints.mcp.auth import local_operator
 from engagebill.entrypoints.mcp.server import TOOLS, build_server
-from engagebill.services import invoicing, quotes, retainers
+from engagebill.services import delivery, invoicing, quotes, retainers
 from engagebill.services.access import create_api_key
 from tests.e2e.mcp_support import call, over_http, refusal, serving
 from tests.support import FixedClock, a_client, a_po, an_engagement, an_organization, migrated_app
@@ -441,3 +441,69 @@ async def test_a_read_only_key_cannot_call_a_write_tool_over_http(app: App, acme
             text = await refusal(client, "execute_billing_run", as_of="2025-03-03")
             assert "api_key.read_only: this API key may only read" in text
             assert (await call(client, "billing_plan", as_of="2025-03-03"))["invoice_count"] == 1
+
+
+@pytest.mark.anyio
+async def test_quotes_are_drafted_and_sent_and_sign_off_is_asked_through_tools(
+    client: Client, acme: Acme, app: App
+) -> None:
+    async with client:
+        draft = await call(
+            client,
+            "create_quote",
+            engagement_id=acme.project,
+            title="Phase 2",
+            items=[
+                {"name": "Checkout redesign", "description": "Flows", "amount": "12000.00"},
+                {"name": "Loyalty pages", "amount": "8000.00"},
+            ],
+            total="20000.00",
+            idempotency_key="quote-phase-2",
+        )
+        assert (draft["state"], draft["number"], draft["total"]) == (
+            "draft",
+            None,
+            money("20000.00"),
+        )
+        text = await refusal(
+            client,
+            "create_quote",
+            engagement_id=acme.project,
+            title="Phase 2",
+            items=[{"name": "Checkout redesign", "amount": "12000.00"}],
+            total="20000.00",
+        )
+        assert "quote.milestones_do_not_sum: the milestones sum to 12000.00 USD" in text
+
+        sent = await call(client, "send_quote", quote_id=draft["id"])
+        assert sent["quote"]["state"] == "sent" and sent["quote"]["number"] == "Q-2025-0002"
+        assert [link["recipient_email"] for link in sent["links"]] == ["ap@acme.example"]
+        assert "token" not in str(sent["links"])  # a capability belongs in the mail only
+        listed = await call(client, "list_quotes", engagement_id=acme.project, states=["sent"])
+        assert [q["id"] for q in listed["quotes"]] == [draft["id"]]
+        shown = await call(client, "get_quote", quote_id=draft["id"])
+        assert len(shown["versions"][0]["content_hash"]) == 64
+
+        [_, planned, _] = (await call(client, "list_milestones", engagement_id=acme.project))[
+            "milestones"
+        ]
+        asked = await call(
+            client,
+            "request_milestone_sign_off",
+            milestone_id=planned["id"],
+            recipient_email="lead@acme.example",
+            recipient_name="Lee Lead",
+        )
+        assert asked["recipient_email"] == "lead@acme.example"
+        text = await refusal(
+            client,
+            "request_milestone_sign_off",
+            milestone_id=planned["id"],
+            recipient_email="not an address",
+        )
+        assert "email.invalid: " in text
+    subjects = [
+        m.payload["subject"] for m in delivery.outbox_messages(app.ctx, organization_id=acme.org)
+    ]
+    assert "Quote Q-2025-0002 from Northwind Studio: Phase 2" in subjects
+    assert any(s.startswith("Please sign off milestone 2") for s in subjects)

@@ -1,6 +1,6 @@
 """Output shapes shared by every machine interface (REST API, MCP): money as a decimal string
-with its currency, coded warnings, work items and milestones. One definition, so both speak
-the same JSON."""
+with its currency, coded warnings, work items, milestones and quotes. One definition, so both
+speak the same JSON."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from engagebill.domain.money import Money
 from engagebill.domain.purchase_orders import Warning
-from engagebill.domain.quotes import Milestone
+from engagebill.domain.quotes import Milestone, Quote, QuoteItem, QuoteVersion
 from engagebill.domain.work import WorkItem
+from engagebill.services.quotes import QuoteDetail
 
 
 class Model(BaseModel):
@@ -105,4 +106,89 @@ def milestone_out(milestone: Milestone) -> MilestoneOut:
         signed_off_by=milestone.signed_off_by,
         signed_off_at=milestone.signed_off_at,
         invoice_id=milestone.invoice_id,
+    )
+
+
+class QuoteItemOut(Model):
+    name: str
+    description: str
+    amount: MoneyOut
+
+
+class QuoteVersionOut(Model):
+    version: int
+    title: str
+    items: list[QuoteItemOut]
+    total: MoneyOut
+    content_hash: str = Field(description="SHA-256 of the version as sent; empty on drafts")
+    created_at: datetime
+
+
+class QuoteSummaryOut(Model):
+    id: str
+    number: str | None = Field(description="Taken when the quote is sent")
+    state: str = Field(description="draft, sent, accepted or declined")
+    engagement_id: str
+    client_id: str
+    version: int
+    title: str
+    total: MoneyOut
+    created_at: datetime
+
+
+class QuoteOut(QuoteSummaryOut):
+    versions: list[QuoteVersionOut]
+    accepted_version: int | None
+    accepted_by: str
+    accepted_at: datetime | None
+    accepted_hash: str
+    declined_reason: str
+    milestones: list[MilestoneOut] = Field(
+        description="Planned when a fixed-price quote is accepted"
+    )
+    work_items: list[WorkItemOut] = Field(description="Work this mini-quote approves")
+
+
+def _item_out(item: QuoteItem) -> QuoteItemOut:
+    return QuoteItemOut(name=item.name, description=item.description, amount=money(item.amount))
+
+
+def _version_out(version: QuoteVersion) -> QuoteVersionOut:
+    return QuoteVersionOut(
+        version=version.version,
+        title=version.title,
+        items=[_item_out(i) for i in version.items],
+        total=money(version.total),
+        content_hash=version.content_hash,
+        created_at=version.created_at,
+    )
+
+
+def quote_summary_out(quote: Quote) -> QuoteSummaryOut:
+    current = quote.current
+    return QuoteSummaryOut(
+        id=quote.id,
+        number=quote.number,
+        state=quote.state.value,
+        engagement_id=quote.engagement_id,
+        client_id=quote.client_id,
+        version=current.version,
+        title=current.title,
+        total=money(current.total),
+        created_at=quote.created_at,
+    )
+
+
+def quote_out(detail: QuoteDetail) -> QuoteOut:
+    quote = detail.quote
+    return QuoteOut(
+        **quote_summary_out(quote).model_dump(),
+        versions=[_version_out(v) for v in quote.versions],
+        accepted_version=quote.accepted_version,
+        accepted_by=quote.accepted_by,
+        accepted_at=quote.accepted_at,
+        accepted_hash=quote.accepted_hash,
+        declined_reason=quote.declined_reason,
+        milestones=[milestone_out(m) for m in detail.milestones],
+        work_items=[work_item_out(w) for w in detail.work_items],
     )

@@ -27,10 +27,14 @@ from engagebill.entrypoints.api.schemas import Day, Decimalish
 from engagebill.entrypoints.outputs import MilestoneOut as MilestoneOut
 from engagebill.entrypoints.outputs import Model as Model
 from engagebill.entrypoints.outputs import MoneyOut as MoneyOut
+from engagebill.entrypoints.outputs import QuoteOut as QuoteOut
+from engagebill.entrypoints.outputs import QuoteSummaryOut as QuoteSummaryOut
 from engagebill.entrypoints.outputs import WarningOut as WarningOut
 from engagebill.entrypoints.outputs import WorkItemOut as WorkItemOut
 from engagebill.entrypoints.outputs import milestone_out as milestone_out
 from engagebill.entrypoints.outputs import money as money
+from engagebill.entrypoints.outputs import quote_out as quote_out
+from engagebill.entrypoints.outputs import quote_summary_out as quote_summary_out
 from engagebill.entrypoints.outputs import warnings_out as warnings_out
 from engagebill.entrypoints.outputs import work_item_out as work_item_out
 from engagebill.services.billing_run import PlanView, RunResult
@@ -38,6 +42,7 @@ from engagebill.services.lines import LineInput
 from engagebill.services.links import IssuedLink
 from engagebill.services.ports import InvoiceSummary
 from engagebill.services.queries import PurchaseOrderUsage
+from engagebill.services.quotes import QuoteItemInput
 from engagebill.services.reports import (
     ChaseItem,
     ClientLifecycle,
@@ -57,7 +62,7 @@ InvoiceId = Annotated[str, _id("Invoice", "inv")]
 MilestoneId = Annotated[str, _id("Milestone", "ms")]
 WorkItemId = Annotated[str, _id("Work item", "work")]
 PurchaseOrderId = Annotated[str, _id("Purchase order", "po")]
-QuoteId = Annotated[str, _id("Mini-quote", "quo")]
+QuoteId = Annotated[str, _id("Quote", "quo")]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -115,6 +120,20 @@ class LineIn(Model):
 
 
 Lines = Annotated[list[LineIn], Field(min_length=1, max_length=1000)]
+
+
+class QuoteItemIn(Model):
+    """A milestone of a fixed-price quote, or a priced item of a mini-quote."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Design system sign-off"])]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    amount: Annotated[Decimalish, Field(description="Decimal string in the engagement's currency")]
+
+    def to_input(self) -> QuoteItemInput:
+        return QuoteItemInput(self.name, self.description, self.amount)
+
+
+QuoteItems = Annotated[list[QuoteItemIn], Field(min_length=1, max_length=100)]
 
 
 # --- shared outputs --------------------------------------------------------------------------
@@ -456,18 +475,28 @@ class SentOut(Model):
     )
 
 
-def sent_out(invoice: Invoice, issued: Iterable[IssuedLink]) -> SentOut:
-    return SentOut(
-        invoice=invoice_out(invoice),
-        links=[
-            LinkRecipientOut(
-                link_id=i.link.id,
-                recipient_email=i.link.recipient_email,
-                expires_at=i.link.expires_at,
-            )
-            for i in issued
-        ],
+def link_recipient_out(issued: IssuedLink) -> LinkRecipientOut:
+    return LinkRecipientOut(
+        link_id=issued.link.id,
+        recipient_email=issued.link.recipient_email,
+        expires_at=issued.link.expires_at,
     )
+
+
+def sent_out(invoice: Invoice, issued: Iterable[IssuedLink]) -> SentOut:
+    return SentOut(invoice=invoice_out(invoice), links=[link_recipient_out(i) for i in issued])
+
+
+class QuoteSentOut(Model):
+    quote: QuoteOut
+    links: list[LinkRecipientOut] = Field(
+        description="The private links emailed to the client's AP contacts, to accept or "
+        "decline; their tokens are not shown here."
+    )
+
+
+class QuotesOut(Model):
+    quotes: list[QuoteSummaryOut]
 
 
 class InvoiceSummaryOut(Model):

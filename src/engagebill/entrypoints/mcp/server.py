@@ -35,7 +35,7 @@ from engagebill import __version__
 from engagebill.domain.engagements import EngagementKind
 from engagebill.domain.errors import DomainError, ValidationError
 from engagebill.domain.lifecycle import InvoiceState
-from engagebill.domain.quotes import MilestoneState
+from engagebill.domain.quotes import MilestoneState, QuoteState
 from engagebill.domain.work import WorkState
 from engagebill.entrypoints.api.problems import problem
 from engagebill.entrypoints.api.schemas import Day, Decimalish
@@ -60,11 +60,16 @@ from engagebill.entrypoints.mcp.schemas import (
     LifecycleOut,
     Limit,
     Lines,
+    LinkRecipientOut,
     MilestoneId,
     MilestonesOut,
     OptionalAsOf,
     PurchaseOrderId,
     QuoteId,
+    QuoteItems,
+    QuoteOut,
+    QuoteSentOut,
+    QuotesOut,
     Reason,
     RevenueOut,
     SentOut,
@@ -83,7 +88,10 @@ from engagebill.entrypoints.mcp.schemas import (
     credit_note_out,
     engagement_out,
     invoice_out,
+    link_recipient_out,
     milestone_out,
+    quote_out,
+    quote_summary_out,
     revenue_out,
     sent_out,
     summary_out,
@@ -111,7 +119,8 @@ milestones, or time-and-material change orders), one invoice stream, one PO per 
 Start with find_clients and find_engagements; billing_plan says what goes out as of a day
 (how many invoices, their numbers if sent in order, whose PO) and execute_billing_run creates
 them. Milestones are invoiced when signed off; out-of-scope work is recorded, approved in
-writing, and billed on a change-order invoice. Invoices have a number only once sent.
+writing, and billed on a change-order invoice. Invoices have a number only once sent. Quotes
+are drafted and sent here; only the client accepts one, by typing their name on their link.
 Money is a decimal string with a currency. A refused call is a tool error that starts with a
 stable code, e.g. "invoice.not_sendable: ...". Give write tools an idempotency_key when a
 retry must not do the work twice.
@@ -633,6 +642,128 @@ class Tools:
             run=run,
         )
 
+    # --- quotes ------------------------------------------------------------------------------
+    def list_quotes(
+        self,
+        call: CallContext,
+        engagement_id: EngagementId | None = None,
+        states: list[QuoteState] | None = None,
+    ) -> QuotesOut:
+        """Quotes, oldest first: draft, sent (waiting for the client), accepted or declined."""
+        found = quotes.list_quotes(
+            self.ctx, organization_id=self._organization(call), engagement_id=engagement_id
+        )
+        return QuotesOut(
+            quotes=[quote_summary_out(q) for q in found if not states or q.state in states]
+        )
+
+    def get_quote(self, call: CallContext, quote_id: QuoteId) -> QuoteOut:
+        """One quote with its versions (each sent version's content hash), who accepted it and
+        when, the milestones its acceptance planned and the work it approves."""
+        return quote_out(
+            quotes.get_quote(self.ctx, organization_id=self._organization(call), quote_id=quote_id)
+        )
+
+    def create_quote(
+        self,
+        call: CallContext,
+        engagement_id: EngagementId,
+        title: Annotated[str, Field(min_length=1, max_length=200)],
+        items: QuoteItems,
+        total: Annotated[
+            Decimalish | None, Field(description="When given, the items must sum to it")
+        ] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> QuoteOut:
+        """A draft quote: milestones on a fixed-price engagement (invoiced one by one when
+        signed off), or a mini-quote on a time-and-material one (its acceptance is the written
+        approval of the work linked to it). It has no number until sent."""
+
+        def run(org: str) -> QuoteOut:
+            quote = quotes.create_quote(
+                self.ctx,
+                organization_id=org,
+                engagement_id=engagement_id,
+                title=title,
+                items=[i.to_input() for i in items],
+                total=total,
+            )
+            return quote_out(quotes.get_quote(self.ctx, organization_id=org, quote_id=quote.id))
+
+        return self._write(
+            call,
+            tool="create_quote",
+            arguments={
+                "engagement_id": engagement_id,
+                "title": title,
+                "items": [i.model_dump() for i in items],
+                "total": total,
+            },
+            idempotency_key=idempotency_key,
+            output=QuoteOut,
+            run=run,
+        )
+
+    def send_quote(
+        self, call: CallContext, quote_id: QuoteId, idempotency_key: IdempotencyKey = None
+    ) -> QuoteSentOut:
+        """Send a draft quote: it takes its number, and each AP contact is emailed a private
+        link on which they accept it by typing their name (only the client accepts)."""
+
+        def run(org: str) -> QuoteSentOut:
+            issued: list[IssuedLink] = []
+            quotes.send_quote(self.ctx, organization_id=org, quote_id=quote_id, issued=issued)
+            return QuoteSentOut(
+                quote=quote_out(quotes.get_quote(self.ctx, organization_id=org, quote_id=quote_id)),
+                links=[link_recipient_out(i) for i in issued],
+            )
+
+        return self._write(
+            call,
+            tool="send_quote",
+            arguments={"quote_id": quote_id},
+            idempotency_key=idempotency_key,
+            output=QuoteSentOut,
+            run=run,
+        )
+
+    def request_milestone_sign_off(
+        self,
+        call: CallContext,
+        milestone_id: MilestoneId,
+        recipient_email: Annotated[
+            str, Field(min_length=3, max_length=254, description="Who signs it off")
+        ],
+        recipient_name: Annotated[str, Field(max_length=200)] = "",
+        idempotency_key: IdempotencyKey = None,
+    ) -> LinkRecipientOut:
+        """Ask someone at the client to sign a planned milestone off: they are emailed a
+        private link on which they sign it off by typing their name, and it is invoiced."""
+
+        def run(org: str) -> LinkRecipientOut:
+            return link_recipient_out(
+                quotes.request_sign_off(
+                    self.ctx,
+                    organization_id=org,
+                    milestone_id=milestone_id,
+                    recipient_email=recipient_email,
+                    recipient_name=recipient_name,
+                )
+            )
+
+        return self._write(
+            call,
+            tool="request_milestone_sign_off",
+            arguments={
+                "milestone_id": milestone_id,
+                "recipient_email": recipient_email,
+                "recipient_name": recipient_name,
+            },
+            idempotency_key=idempotency_key,
+            output=LinkRecipientOut,
+            run=run,
+        )
+
     # --- reports -----------------------------------------------------------------------------
     def client_lifecycle(
         self,
@@ -739,6 +870,11 @@ TOOLS: dict[str, ToolAnnotations] = {
     "list_work_items": READ,
     "list_milestones": READ,
     "sign_off_milestone": WRITE,
+    "list_quotes": READ,
+    "get_quote": READ,
+    "create_quote": WRITE,
+    "send_quote": WRITE,
+    "request_milestone_sign_off": WRITE,
     "client_lifecycle": READ,
     "chase_list": READ,
     "revenue_report": READ,

@@ -15,15 +15,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import Field
 
-from engagebill.domain.quotes import Quote, QuoteItem, QuoteState, QuoteVersion
+from engagebill.domain.quotes import Quote, QuoteState
 from engagebill.entrypoints.api import pagination
 from engagebill.entrypoints.api.deps import Ctx, Reader, Writer
 from engagebill.entrypoints.api.routes.invoices import LinkOut, links_out
-from engagebill.entrypoints.api.schemas import Decimalish, Model, MoneyOut, Page, money
-from engagebill.entrypoints.outputs import MilestoneOut, WorkItemOut, milestone_out, work_item_out
+from engagebill.entrypoints.api.schemas import Decimalish, Model, Page
+from engagebill.entrypoints.outputs import QuoteOut, QuoteSummaryOut, quote_out, quote_summary_out
 from engagebill.services import queries, quotes
 from engagebill.services.links import IssuedLink
-from engagebill.services.quotes import QuoteDetail, QuoteItemInput
+from engagebill.services.quotes import QuoteItemInput
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
 
@@ -69,94 +69,9 @@ class LinkWorkIn(Model):
     work_item_ids: Annotated[list[str], Field(min_length=1, max_length=500)]
 
 
-class QuoteItemOut(Model):
-    name: str
-    description: str
-    amount: MoneyOut
-
-
-class QuoteVersionOut(Model):
-    version: int
-    title: str
-    items: list[QuoteItemOut]
-    total: MoneyOut
-    content_hash: str = Field(description="SHA-256 of the version as sent; empty on drafts")
-    created_at: datetime
-
-
-class QuoteSummaryOut(Model):
-    id: str
-    number: str | None = Field(description="Taken when the quote is sent")
-    state: str = Field(description="draft, sent, accepted or declined")
-    engagement_id: str
-    client_id: str
-    version: int
-    title: str
-    total: MoneyOut
-    created_at: datetime
-
-
-class QuoteOut(QuoteSummaryOut):
-    versions: list[QuoteVersionOut]
-    accepted_version: int | None
-    accepted_by: str
-    accepted_at: datetime | None
-    accepted_hash: str
-    declined_reason: str
-    milestones: list[MilestoneOut] = Field(
-        description="Planned when a fixed-price quote is accepted"
-    )
-    work_items: list[WorkItemOut] = Field(description="Work this mini-quote approves")
-
-
 class QuoteSentOut(Model):
     quote: QuoteOut
     links: list[LinkOut]
-
-
-def _item_out(item: QuoteItem) -> QuoteItemOut:
-    return QuoteItemOut(name=item.name, description=item.description, amount=money(item.amount))
-
-
-def _version_out(version: QuoteVersion) -> QuoteVersionOut:
-    return QuoteVersionOut(
-        version=version.version,
-        title=version.title,
-        items=[_item_out(i) for i in version.items],
-        total=money(version.total),
-        content_hash=version.content_hash,
-        created_at=version.created_at,
-    )
-
-
-def summary_out(quote: Quote) -> QuoteSummaryOut:
-    current = quote.current
-    return QuoteSummaryOut(
-        id=quote.id,
-        number=quote.number,
-        state=quote.state.value,
-        engagement_id=quote.engagement_id,
-        client_id=quote.client_id,
-        version=current.version,
-        title=current.title,
-        total=money(current.total),
-        created_at=quote.created_at,
-    )
-
-
-def quote_out(detail: QuoteDetail) -> QuoteOut:
-    quote = detail.quote
-    return QuoteOut(
-        **summary_out(quote).model_dump(),
-        versions=[_version_out(v) for v in quote.versions],
-        accepted_version=quote.accepted_version,
-        accepted_by=quote.accepted_by,
-        accepted_at=quote.accepted_at,
-        accepted_hash=quote.accepted_hash,
-        declined_reason=quote.declined_reason,
-        milestones=[milestone_out(m) for m in detail.milestones],
-        work_items=[work_item_out(w) for w in detail.work_items],
-    )
 
 
 def _items(items: list[QuoteItemIn]) -> list[QuoteItemInput]:
@@ -191,7 +106,7 @@ def list_quotes(
         limit=limit + 1,
     )
     return Page[QuoteSummaryOut](
-        items=[summary_out(q) for q in rows[:limit]],
+        items=[quote_summary_out(q) for q in rows[:limit]],
         next_cursor=pagination.next_cursor(rows, limit, _created),
     )
 
