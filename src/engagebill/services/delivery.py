@@ -290,6 +290,67 @@ def _remind(ctx: Context, organization_id: str, reminder: ReminderDue, as_of: da
     return count
 
 
+# --- the organization's choices -------------------------------------------------------------------
+MAX_UNOPENED_DAYS = 60
+
+
+def delivery_settings(ctx: Context, *, organization_id: str) -> DeliverySettings:
+    with ctx.read() as uow:
+        uow.organizations.get(organization_id)
+        return uow.outbox.settings(organization_id)
+
+
+def update_delivery_settings(
+    ctx: Context,
+    *,
+    organization_id: str,
+    attach_pdf: bool | None = None,
+    unopened_after_days: int | None = None,
+    overdue_reminders: bool | None = None,
+) -> DeliverySettings:
+    """Change what is given (the rest stays): attach the PDF to invoice emails, chase an
+    invoice still unopened after N days (1 to 60), remind about overdue ones. Applies to the
+    emails queued from now on."""
+    if unopened_after_days is not None and not 1 <= unopened_after_days <= MAX_UNOPENED_DAYS:
+        raise ValidationError(
+            f"chase unopened invoices after 1 to {MAX_UNOPENED_DAYS} days",
+            code="delivery.invalid_unopened_days",
+            details={"unopened_after_days": unopened_after_days},
+        )
+    with ctx.uow() as uow:
+        uow.organizations.get(organization_id)
+        before = uow.outbox.settings(organization_id)
+        after = DeliverySettings(
+            attach_pdf=before.attach_pdf if attach_pdf is None else attach_pdf,
+            unopened_after_days=(
+                before.unopened_after_days if unopened_after_days is None else unopened_after_days
+            ),
+            overdue_reminders=(
+                before.overdue_reminders if overdue_reminders is None else overdue_reminders
+            ),
+        )
+        if after != before:
+            uow.outbox.save_settings(organization_id, after)
+            uow.events.append(
+                organization_id,
+                [
+                    DomainEvent(
+                        "delivery.settings_changed",
+                        "organization",
+                        organization_id,
+                        ctx.clock.now(),
+                        {
+                            "attach_pdf": after.attach_pdf,
+                            "unopened_after_days": after.unopened_after_days,
+                            "overdue_reminders": after.overdue_reminders,
+                        },
+                    )
+                ],
+            )
+        uow.commit()
+    return after
+
+
 # --- webhooks -----------------------------------------------------------------------------------
 MAX_WEBHOOK_URL = 2000
 

@@ -12,6 +12,7 @@ from engagebill.entrypoints.api.routes import (
     billing_runs,
     clients,
     credit_notes,
+    delivery_settings,
     einvoices,
     engagements,
     events,
@@ -76,4 +77,5 @@ ROUTERS = [
     events,
     reports,
     webhooks,
+    delivery_settings,
 ]

@@ -14,7 +14,7 @@ from engagebill.entrypoints.cli.common import (
     print_json,
     state,
 )
-from engagebill.services import parties
+from engagebill.services import delivery, parties
 
 org_app = typer.Typer(help="Organizations: the agency that bills.", no_args_is_help=True)
 client_app = typer.Typer(
@@ -86,6 +86,45 @@ def org_list(json_output: Annotated[bool, typer.Option("--json")] = False) -> No
     for o in organizations:
         table.add_row(o.id, o.name, o.legal_name, o.country_code)
     console.print(table)
+
+
+@org_app.command("delivery")
+@handle_errors
+def org_delivery(
+    attach_pdf: Annotated[
+        bool | None,
+        typer.Option("--attach-pdf/--no-attach-pdf", help="Attach the PDF to invoice emails"),
+    ] = None,
+    chase_after: Annotated[
+        int | None,
+        typer.Option(help="Chase an invoice still unopened after this many days (1 to 60)"),
+    ] = None,
+    overdue_reminders: Annotated[
+        bool | None,
+        typer.Option(
+            "--overdue-reminders/--no-overdue-reminders", help="Remind about overdue invoices"
+        ),
+    ] = None,
+    org: Org = None,
+) -> None:
+    """Show how the organization's emails go out, or change what is given."""
+    ctx, organization_id = state.app().ctx, state.organization_id(org)
+    if attach_pdf is None and chase_after is None and overdue_reminders is None:
+        settings = delivery.delivery_settings(ctx, organization_id=organization_id)
+    else:
+        settings = delivery.update_delivery_settings(
+            ctx,
+            organization_id=organization_id,
+            attach_pdf=attach_pdf,
+            unopened_after_days=chase_after,
+            overdue_reminders=overdue_reminders,
+        )
+    console.print(
+        f"PDF attached to invoice emails: {'yes' if settings.attach_pdf else 'no'}; unopened "
+        f"invoices chased after {settings.unopened_after_days} days; overdue reminders: "
+        f"{'on' if settings.overdue_reminders else 'off'}",
+        markup=False,
+    )
 
 
 @client_app.command("create")

@@ -1,6 +1,7 @@
-"""Webhook endpoints through the product's surfaces: the REST API (on SQLite and PostgreSQL)
-and the ``engagebill webhook`` commands. The secret is shown once; an endpoint gets only the
-events it asked for; a removed endpoint gets no new deliveries.
+"""Delivery through the product's surfaces: webhook endpoints and the organization's email
+choices, over the REST API (on SQLite and PostgreSQL) and the CLI. A webhook's secret is
+shown once; an endpoint gets only the events it asked for; a removed endpoint gets no new
+deliveries. The PDF is attached to invoice emails when the organization chooses it.
 """
 
 from __future__ import annotations
@@ -120,3 +121,67 @@ def test_the_webhook_commands(tmp_path: Path) -> None:
     assert endpoint[1] not in run("webhook", "list")
     assert "removed" in run("webhook", "list", "--removed")
     assert "[webhook_endpoint.not_found]" in run("webhook", "remove", "whe_missing", code=3)
+
+
+def test_the_organization_chooses_how_its_emails_go_out(api: Api) -> None:
+    assert api.ok(api.get("/delivery-settings")) == {
+        "attach_pdf": False,
+        "unopened_after_days": 3,
+        "overdue_reminders": True,
+    }
+    changed = api.ok(
+        api.http.patch(
+            "/api/v1/delivery-settings",
+            json={"attach_pdf": True, "unopened_after_days": 5},
+            headers=api.headers(),
+        )
+    )
+    assert changed == {"attach_pdf": True, "unopened_after_days": 5, "overdue_reminders": True}
+    assert api.ok(api.get("/delivery-settings")) == changed
+
+    before = api.rows()
+    for body in ({"unopened_after_days": 0}, {"unopened_after_days": 61}, {"attach": True}):
+        refused = api.http.patch("/api/v1/delivery-settings", json=body, headers=api.headers())
+        assert refused.status_code == 422, refused.text
+    read_only = api.http.patch(
+        "/api/v1/delivery-settings", json={"attach_pdf": False}, headers=api.headers(api.read_key)
+    )
+    assert read_only.status_code == 403
+    assert api.rows() == before
+
+    engagement = an_engagement(api, a_client(api)["id"], "retainer")["id"]
+    a_sent_invoice(api, engagement)
+    [email] = [
+        m
+        for m in delivery.outbox_messages(api.app.ctx, organization_id=api.org_id)
+        if m.channel is Channel.EMAIL
+    ]
+    assert email.payload["attach_pdf"] is True
+
+
+def test_the_delivery_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    db = f"sqlite:///{tmp_path}/x.db"
+
+    def run(*args: str, code: int = 0) -> str:
+        result = runner.invoke(cli_app, ["--db", db, *args], env={"COLUMNS": "300"})
+        assert result.exit_code == code, result.output
+        return result.output
+
+    run("db", "upgrade")
+    run(
+        "org", "create", "--name", "Northwind Studio", "--legal-name", "Northwind Studio B.V.",
+        "--address", "Keizersgracht 1", "--city", "Amsterdam", "--postal-code", "1015 CJ",
+        "--country", "NL", "--email", "billing@northwind.example",
+    )  # fmt: skip
+    assert "PDF attached to invoice emails: no; unopened invoices chased after 3 days" in run(
+        "org", "delivery"
+    )
+    changed = run("org", "delivery", "--attach-pdf", "--chase-after", "7", "--no-overdue-reminders")
+    assert changed.strip() == (
+        "PDF attached to invoice emails: yes; unopened invoices chased after 7 days; "
+        "overdue reminders: off"
+    )
+    refused = run("org", "delivery", "--chase-after", "0", code=4)
+    assert refused.strip().endswith("[delivery.invalid_unopened_days]")
+    assert "chased after 7 days" in run("org", "delivery")
