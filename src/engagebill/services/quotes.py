@@ -80,6 +80,19 @@ class SignOff:
 # Writing ----------------------------------------------------------------------------------
 
 
+def parse_item(text: str) -> QuoteItemInput:
+    """An item typed as ``NAME|DESCRIPTION|AMOUNT`` (the CLI's ``--item``, a line of the app's
+    form); the description may itself hold ``|``."""
+    name, _, rest = text.partition("|")
+    description, separator, amount = rest.rpartition("|")
+    if not separator:
+        raise ValidationError(
+            f"item {text.strip()!r} must be NAME|DESCRIPTION|AMOUNT",
+            code="quote.invalid_item_format",
+        )
+    return QuoteItemInput(name=name.strip(), description=description.strip(), amount=amount)
+
+
 def _store(uow: UnitOfWork, quote: Quote, *, new: bool = False) -> None:
     """Write the quote and append its queued events, in the caller's transaction."""
     if new:

@@ -16,7 +16,7 @@ from engagebill.domain.quotes import Milestone, MilestoneState, Quote
 from engagebill.entrypoints.cli.common import console, handle_errors, print_json, state
 from engagebill.entrypoints.cli.setup_commands import Org
 from engagebill.services import quotes
-from engagebill.services.quotes import QuoteItemInput
+from engagebill.services.quotes import parse_item
 
 quote_app = typer.Typer(
     help="Quotes and milestones: offer, accept by typed name, sign off.", no_args_is_help=True
@@ -29,17 +29,6 @@ ITEM_HELP = (
 Items = Annotated[list[str] | None, typer.Option("--item", help=ITEM_HELP)]
 Total = Annotated[str | None, typer.Option(help="The quote total; must equal the sum of the items")]
 JsonOutput = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
-
-
-def parse_item_option(text: str) -> QuoteItemInput:
-    """'NAME|DESCRIPTION|AMOUNT'; the description may itself hold '|'."""
-    name, _, rest = text.partition("|")
-    description, separator, amount = rest.rpartition("|")
-    if not separator:
-        raise ValidationError(
-            f"item {text!r} must be NAME|DESCRIPTION|AMOUNT", code="quote.invalid_item_format"
-        )
-    return QuoteItemInput(name=name.strip(), description=description.strip(), amount=amount)
 
 
 def _summary(quote: Quote) -> str:
@@ -104,7 +93,7 @@ def quote_create(
         organization_id=state.organization_id(org),
         engagement_id=engagement,
         title=title,
-        items=[parse_item_option(x) for x in item or []],
+        items=[parse_item(x) for x in item or []],
         total=total,
     )
     console.print(f"created quote {_summary(quote)}", markup=False)
@@ -125,7 +114,7 @@ def quote_revise(
         organization_id=state.organization_id(org),
         quote_id=quote_id,
         title=title,
-        items=[parse_item_option(x) for x in item] if item else None,
+        items=[parse_item(x) for x in item] if item else None,
         total=total,
     )
     console.print(f"revised quote {_summary(quote)}", markup=False)

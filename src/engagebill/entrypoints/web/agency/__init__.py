@@ -1,7 +1,8 @@
 """The agency's web app at the server's root: where account managers live.
 
 Sign in at /login (``auth_routes``); then the invoices (``invoice_routes``), the four
-questions per client and the chase list (``client_routes``), and invoice templates
+questions per client and the chase list (``client_routes``), an engagement's POs, milestones
+and work (``engagement_routes``), quotes (``quote_routes``), and invoice templates
 (``template_routes``). Server-rendered Jinja2 (templates/app/), one stylesheet
 (static/app.css), plain forms with POST/redirect/GET; no front-end build.
 
@@ -30,6 +31,7 @@ from engagebill.entrypoints.web.agency import (
     client_routes,
     engagement_routes,
     invoice_routes,
+    quote_routes,
     report_routes,
     run_routes,
     template_routes,
@@ -64,6 +66,7 @@ ROUTERS = [
     template_routes.router,
     run_routes.router,
     engagement_routes.router,
+    quote_routes.router,
     report_routes.router,
     calendar_routes.router,
     calendar_routes.public,

@@ -1,7 +1,8 @@
 """One engagement's page: its client, POs (usage against the ceiling, validity), invoices,
 and for an advance retainer the advance invoiced, used and available over time. A project's
-milestones are signed off here (and invoiced at once), or the client is asked to sign them off
-through a link; out-of-scope work waiting for its written approval is approved here.
+quotes are drafted here (``quote_routes``), its milestones signed off (and invoiced at once) or
+the client asked to sign them off through a link; out-of-scope work waiting for its written
+approval is approved here.
 
 Reads ``services.engagement_overview``; the balance chart is drawn by ``charts``.
 """
@@ -25,6 +26,8 @@ from engagebill.services.invoice_views import invoice_row
 
 router = protected_router()
 FormText = Annotated[str, Form()]
+# Quotes offer a project's milestones, or approve out-of-scope work as mini-quotes.
+QUOTABLE = (EngagementKind.FIXED_PRICE, EngagementKind.TIME_AND_MATERIAL)
 
 
 def engagement_url(engagement_id: str) -> str:
@@ -54,6 +57,11 @@ def engagement_page(request: Request, signed_in: CurrentUser, engagement_id: str
         if engagement.kind is EngagementKind.FIXED_PRICE
         else []
     )
+    quoted = (
+        quotes.list_quotes(ctx, organization_id=organization_id, engagement_id=engagement.id)
+        if engagement.kind in QUOTABLE
+        else []
+    )
     # Work still to be billed: what waits for its written approval, and what the next run bills.
     open_work = work.list_work_items(
         ctx,
@@ -72,6 +80,8 @@ def engagement_page(request: Request, signed_in: CurrentUser, engagement_id: str
         expiring_days=EXPIRING_DAYS,
         chart=chart,
         milestones=milestones,
+        quotes=list(reversed(quoted)),  # newest first
+        quotable=engagement.kind in QUOTABLE,
         planned=MilestoneState.PLANNED,
         open_work=open_work,
         invoice_numbers={s.id: s.number for s in overview.invoices},
