@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from engagebill.domain.engagements import EngagementKind
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.services import queries, reports
 from engagebill.services.demo import DEMO_EMAIL, DEMO_PASSWORD
@@ -228,6 +229,30 @@ def test_open_an_invoice_and_answer_its_change_request(desk: Visit, site: Site) 
     assert page.get_by_role("button", name="Lock invoice").count() == 1
     assert page.locator("#links tbody tr").count() == 2  # one private link per AP contact
     desk.shoot("invoice-desktop")
+
+
+def test_the_next_milestone_is_signed_off_from_the_engagement_page(desk: Visit, site: Site) -> None:
+    [project] = queries.list_engagements(
+        site.app.ctx, organization_id=site.organization_id, kind=EngagementKind.FIXED_PRICE
+    )
+    page = desk.page
+    desk.go(f"/engagements/{project.id}")
+    planned = page.locator("#milestones tr.milestone-row[data-state=planned]").first
+    position = planned.locator("td").first.inner_text()
+    planned.get_by_text("Sign off", exact=True).click()
+    planned.get_by_label("Signed off by (as the client gave their name)").fill("Dana Scully")
+    desk.shoot("engagement-sign-off-desktop")
+    planned.get_by_role("button", name="Sign off and invoice").click()
+    page.wait_for_url(re.compile(r".*/invoices/inv_[0-9a-f]+$"))
+    desk.check()
+    flash = page.locator("#flash").inner_text()
+    assert f"Milestone {position} signed off by Dana Scully" in flash
+    assert page.locator("#invoice-state").inner_text() == "Draft"
+
+    desk.go(f"/engagements/{project.id}")
+    signed = page.locator(f"#milestones tr.milestone-row:nth-child({position})")
+    assert signed.get_attribute("data-state") == "invoiced"
+    assert "signed off by Dana Scully" in signed.inner_text()
 
 
 def test_the_keyboard_reaches_the_content_first(desk: Visit) -> None:
