@@ -1,11 +1,19 @@
-"""Shared fixtures: ``app`` runs a test on SQLite and on PostgreSQL."""
+"""Shared fixtures: ``app`` runs a test on SQLite and on PostgreSQL.
+
+Hypothesis runs derandomized by default: the suite that gates a change (``make test``, CI)
+gives the same verdict on every machine, so a failure there is the change's. ``make soak``
+(ENGAGEBILL_PROOF_LONG=1) explores with fresh random examples; a case it finds becomes an
+``@example`` of its property.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.support import (
     FixedClock,
@@ -15,6 +23,10 @@ from tests.support import (
     migrated_app,
     postgres_database,
 )
+
+settings.register_profile("gate", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("explore" if os.environ.get("ENGAGEBILL_PROOF_LONG") == "1" else "gate")
 
 BACKENDS = ["sqlite", "postgres"]
 
