@@ -266,7 +266,12 @@ def test_the_keyboard_reaches_the_content_first(desk: Visit) -> None:
 
 def test_the_pages_read_well_on_a_phone(phone: Visit) -> None:
     page = phone.page
-    for path, name in (("/invoices", "invoices"), ("/chase", "chase"), ("/clients", "clients")):
+    for path, name in (
+        ("/invoices", "invoices"),
+        ("/chase", "chase"),
+        ("/clients", "clients"),
+        ("/settings", "settings"),
+    ):
         phone.go(path)
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -2,8 +2,9 @@
 
 Sign in at /login (``auth_routes``); then the invoices (``invoice_routes``), the four
 questions per client and the chase list (``client_routes``), an engagement's POs, milestones
-and work (``engagement_routes``), quotes (``quote_routes``), and invoice templates
-(``template_routes``). Server-rendered Jinja2 (templates/app/), one stylesheet
+and work (``engagement_routes``), quotes (``quote_routes``), invoice templates
+(``template_routes``), and the organization's email and webhook settings
+(``settings_routes``). Server-rendered Jinja2 (templates/app/), one stylesheet
 (static/app.css), plain forms with POST/redirect/GET; no front-end build.
 
 This package owns the app's plumbing: ``session`` (the signed-in user, CSRF), ``pages``
@@ -34,6 +35,7 @@ from engagebill.entrypoints.web.agency import (
     quote_routes,
     report_routes,
     run_routes,
+    settings_routes,
     template_routes,
 )
 from engagebill.entrypoints.web.agency.pages import render, with_query
@@ -68,6 +70,7 @@ ROUTERS = [
     engagement_routes.router,
     quote_routes.router,
     report_routes.router,
+    settings_routes.router,
     calendar_routes.router,
     calendar_routes.public,
 ]

@@ -53,6 +53,7 @@ NAV = (
     NavItem("Chase list", "app.chase"),
     NavItem("Billing run", "app.billing_run"),
     NavItem("Reports", "app.reports"),
+    NavItem("Settings", "app.settings"),
 )
 
 
