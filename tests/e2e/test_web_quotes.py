@@ -42,6 +42,18 @@ def test_a_quote_is_drafted_sent_and_its_acceptance_shown(world: World, signed_i
     quote_path = created.headers["location"]
     quote_id = quote_path.rsplit("/", 1)[1]
 
+    revised = signed_in.done(
+        signed_in.post(
+            f"{quote_path}/revise",
+            title="Website rebuild",
+            items="Discovery | Workshops and sitemap | 15000.00\nDesign system | 40000.00",
+        )
+    )
+    assert "Version 2 saved, 55,000.00 EUR." in revised
+    assert "Version 1: Website rebuild, 60,000.00 EUR" in revised  # kept on record
+    refused = signed_in.post(f"{quote_path}/revise", title="Website rebuild", items="")
+    assert "a quote needs at least one item" in signed_in.refused(refused)
+
     sent = signed_in.done(signed_in.post(f"{quote_path}/send"))
     match = re.search(r"Quote (Q-\d{4}-0001) sent: a private link went to 1 AP contact\(s\)", sent)
     assert match, sent
@@ -64,13 +76,13 @@ def test_a_quote_is_drafted_sent_and_its_acceptance_shown(world: World, signed_i
         shown_hash=shown.quote.current.content_hash,
     )
     accepted = text_of(signed_in.http.get(quote_path).text)
-    assert "Dana Scully accepted version 1 by typing their name on 3 Mar 2025 at 09:00 UTC" in (
+    assert "Dana Scully accepted version 2 by typing their name on 3 Mar 2025 at 09:00 UTC" in (
         accepted
     )
     assert shown.quote.current.content_hash in accepted
     assert "Milestone 1, Discovery: planned" in accepted
     listing = text_of(signed_in.http.get(f"/engagements/{project}").text)
-    assert f"{match[1]} Website rebuild 1 60,000.00 EUR Accepted" in listing
+    assert f"{match[1]} Website rebuild 2 55,000.00 EUR Accepted" in listing
 
 
 def test_another_organizations_quote_is_not_found(world: World, signed_in: Browser) -> None:

@@ -60,6 +60,10 @@ def quote_page(request: Request, signed_in: CurrentUser, quote_id: str) -> HTMLR
         engagement=engagement,
         client=client,
         sendable=quote.state is QuoteState.DRAFT,
+        revisable=quote.state in (QuoteState.DRAFT, QuoteState.SENT),
+        items_text="\n".join(
+            f"{i.name} | {i.description} | {i.amount.decimal_string()}" for i in quote.current.items
+        ),
         recipients=links.links_for(ctx, organization_id=organization_id, document_id=quote.id),
     )
 
@@ -110,5 +114,32 @@ def send_quote(request: Request, signed_in: CurrentUser, quote_id: str) -> Redir
         outcome=lambda quote: Outcome(
             f"Quote {quote.number} sent: a private link went to {len(issued)} AP contact(s), "
             "who accept it by typing their name."
+        ),
+    )
+
+
+@router.post("/quotes/{quote_id}/revise")
+def revise_quote(
+    request: Request,
+    signed_in: CurrentUser,
+    quote_id: str,
+    title: FormText = "",
+    items: FormText = "",
+) -> RedirectResponse:
+    """A new version with the title and items as now typed. A sent quote's new version is what
+    its link shows from now on; an acceptance of the version before it is refused."""
+    return act(
+        request,
+        lambda: quotes.revise_quote(
+            context_of(request),
+            organization_id=signed_in.organization_id,
+            quote_id=quote_id,
+            title=title,
+            items=items_from_text(items),
+        ),
+        back=quote_url(quote_id),
+        outcome=lambda quote: Outcome(
+            f"Version {quote.current.version} saved, {money(quote.current.total)}."
+            + (" The client's link shows it now." if quote.number else "")
         ),
     )
