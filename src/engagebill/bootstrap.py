@@ -37,11 +37,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(16)}"
 
 
-def _local_secret(url: str) -> str:
-    """Without a configured key: one kept beside a SQLite database, else per process."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        return local_secret_key(Path(parsed.database).expanduser().parent)
+def _local_secret(database_file: Path | None) -> str:
+    """Without a configured key: one kept beside a SQLite database file, else per process."""
+    if database_file is not None:
+        return local_secret_key(database_file.parent)
     return secrets.token_urlsafe(48)
 
 
@@ -71,18 +70,16 @@ class App:
 
 def build(settings: Settings, *, clock: object | None = None) -> App:
     url = normalise_url(settings.database_url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    database_file = Path(make_url(url).database or "").expanduser() if is_sqlite_file(url) else None
+    if database_file is not None:
+        database_file.parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
 
     # SQLite has one writer at a time: the writers of this process, and of every other process
     # on the same file, take turns in order (adapters/db/writer_turn.py).
     writer_lock: WriterTurn | None = None
     if engine.dialect.name == "sqlite":
-        database = make_url(url).database
-        file = database if database and is_sqlite_file(url) else None
-        writer_lock = WriterTurn(lock_path_for(str(Path(file).expanduser())) if file else None)
+        writer_lock = WriterTurn(lock_path_for(str(database_file)) if database_file else None)
 
     def uow() -> UnitOfWork:
         return SqlUnitOfWork(engine, writer_lock)
@@ -90,7 +87,7 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
     # Readers take no lock: on a SQLite file they get connections of their own (WAL lets
     # them read while one writer writes); an in-memory database has a single connection, so
     # reading goes through the writer's turn; PostgreSQL needs no lock at all.
-    reader_engine = make_engine(url, read_only=True) if is_sqlite_file(url) else None
+    reader_engine = make_engine(url, read_only=True) if database_file else None
 
     def reader() -> UnitOfWork:
         if reader_engine is not None:
@@ -109,7 +106,7 @@ def build(settings: Settings, *, clock: object | None = None) -> App:
     )
     if settings.public_url:
         ctx.settings["public_url"] = settings.public_url
-    ctx.settings["secret_key"] = settings.secret_key or _local_secret(url)
+    ctx.settings["secret_key"] = settings.secret_key or _local_secret(database_file)
     return App(
         settings=settings,
         engine=engine,

@@ -206,13 +206,17 @@ class Milestone:
     def line_text(self, project: str) -> str:
         return f"{project}, Milestone {self.position}: {self.name}"
 
-    def sign_off(self, *, by: str, at: datetime) -> DomainEvent:
+    def require_signable(self) -> None:
+        """Only a planned milestone is signed off, or asked to be."""
         if self.state is not MilestoneState.PLANNED:
             raise InvalidTransition(
                 f"milestone {self.position} ({self.name}) is already {self.state.value}",
                 code="milestone.not_signable",
                 details={"state": self.state.value},
             )
+
+    def sign_off(self, *, by: str, at: datetime) -> DomainEvent:
+        self.require_signable()
         self.state = MilestoneState.SIGNED_OFF
         self.signed_off_by = by
         self.signed_off_at = at

@@ -19,7 +19,7 @@ from decimal import Decimal
 from engagebill.domain.access import DocumentType
 from engagebill.domain.billing import plan_billing
 from engagebill.domain.engagements import Engagement, EngagementKind
-from engagebill.domain.errors import Conflict, InvalidTransition, RuleViolation, ValidationError
+from engagebill.domain.errors import Conflict, RuleViolation, ValidationError
 from engagebill.domain.events import DomainEvent, EventRecord
 from engagebill.domain.invoices import Invoice
 from engagebill.domain.money import Money, parse_decimal
@@ -525,13 +525,7 @@ def request_sign_off(
     (the outbox, in this transaction) and returned with its one-time token."""
     with ctx.uow() as uow:
         milestone = uow.quotes.get_milestone(organization_id, milestone_id)
-        if milestone.state is not MilestoneState.PLANNED:
-            raise InvalidTransition(
-                f"milestone {milestone.position} ({milestone.name}) is already "
-                f"{milestone.state.value.replace('_', ' ')}",
-                code="milestone.not_signable",
-                details={"state": milestone.state.value},
-            )
+        milestone.require_signable()
         issued = issue_link(
             ctx,
             uow,
@@ -581,14 +575,14 @@ def request_sign_off(
 def list_quotes(
     ctx: Context, *, organization_id: str, engagement_id: str | None = None
 ) -> list[Quote]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         if engagement_id is not None:
             uow.engagements.get(organization_id, engagement_id)  # NotFound if not ours
         return uow.quotes.list_quotes(organization_id, engagement_id)
 
 
 def get_quote(ctx: Context, *, organization_id: str, quote_id: str) -> QuoteDetail:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         quote = uow.quotes.get(organization_id, quote_id)
         return QuoteDetail(
             quote=quote,
@@ -614,7 +608,7 @@ def list_milestones(
     engagement_id: str | None = None,
     states: Sequence[MilestoneState] = (),
 ) -> list[Milestone]:
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         if engagement_id is not None:
             uow.engagements.get(organization_id, engagement_id)  # NotFound if not ours
         found = uow.quotes.milestones(organization_id, engagement_id, states)

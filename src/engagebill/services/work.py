@@ -496,7 +496,7 @@ def list_work_items(
 ) -> list[WorkItem]:
     """Work items by engagement, then date and recording time."""
     wanted = parse_states(states)
-    with ctx.uow() as uow:
+    with ctx.read() as uow:
         return uow.work.list(organization_id, engagement_id, wanted, limit=limit)
 
 

@@ -60,9 +60,16 @@ INVOICE_STEPS = {
 }
 
 
+def _on(
+    operations: Mapping[str, str], parameter: str, pointer: str, *steps: str
+) -> tuple[Link, ...]:
+    """Links to ``steps`` (named in ``operations``) on the resource whose id is at ``pointer``,
+    passed as the path parameter ``parameter``."""
+    return tuple(Link(s, operations[s], path={parameter: pointer}) for s in steps)
+
+
 def _invoice(pointer: str, *steps: str) -> tuple[Link, ...]:
-    """Links to operations on the invoice at ``pointer``."""
-    return tuple(Link(s, INVOICE_STEPS[s], path={"invoice_id": pointer}) for s in steps)
+    return _on(INVOICE_STEPS, "invoice_id", pointer, *steps)
 
 
 QUOTE_STEPS = {
@@ -85,16 +92,15 @@ WORK_STEPS = {
 
 
 def _quote(pointer: str, *steps: str) -> tuple[Link, ...]:
-    """Links to operations on the quote at ``pointer``."""
-    return tuple(Link(s, QUOTE_STEPS[s], path={"quote_id": pointer}) for s in steps)
+    return _on(QUOTE_STEPS, "quote_id", pointer, *steps)
 
 
 def _milestone(pointer: str, *steps: str) -> tuple[Link, ...]:
-    return tuple(Link(s, MILESTONE_STEPS[s], path={"milestone_id": pointer}) for s in steps)
+    return _on(MILESTONE_STEPS, "milestone_id", pointer, *steps)
 
 
 def _work_item(pointer: str, *steps: str) -> tuple[Link, ...]:
-    return tuple(Link(s, WORK_STEPS[s], path={"work_item_id": pointer}) for s in steps)
+    return _on(WORK_STEPS, "work_item_id", pointer, *steps)
 
 
 # Each answer links to the steps its state allows next, as the lifecycle table has them

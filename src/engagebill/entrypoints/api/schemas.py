@@ -19,6 +19,7 @@ from engagebill.entrypoints.outputs import WarningOut as WarningOut
 from engagebill.entrypoints.outputs import money as money
 from engagebill.entrypoints.outputs import warnings_out as warnings_out
 from engagebill.services.lines import LineInput
+from engagebill.services.quotes import QuoteItemInput
 
 Decimalish = Annotated[StrictStr, Field(pattern=r"^-?\d{1,15}(\.\d{1,8})?$", examples=["1250.00"])]
 
@@ -27,6 +28,20 @@ Decimalish = Annotated[StrictStr, Field(pattern=r"^-?\d{1,15}(\.\d{1,8})?$", exa
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
 Day = Annotated[date, Ge(FIRST_DAY), Le(LAST_DAY)]
+
+
+class QuoteItemIn(Model):
+    """A milestone of a fixed-price quote, or a priced item of a mini-quote (REST and MCP)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Design system sign-off"])]
+    description: Annotated[str, Field(max_length=2000)] = ""
+    amount: Annotated[Decimalish, Field(description="Decimal string in the engagement's currency")]
+
+    def to_input(self) -> QuoteItemInput:
+        return QuoteItemInput(self.name, self.description, self.amount)
+
+
+QuoteItems = Annotated[list[QuoteItemIn], Field(min_length=1, max_length=100)]
 
 
 class LineIn(Model):

@@ -22,6 +22,7 @@ from engagebill.domain.engagements import Engagement
 from engagebill.domain.invoices import Invoice, InvoiceLine, PoRef, Totals
 from engagebill.domain.parties import Client
 from engagebill.entrypoints.api.schemas import Day, Decimalish
+from engagebill.entrypoints.api.schemas import QuoteItems as QuoteItems
 
 # Shared with every machine interface; re-exported for this interface's modules.
 from engagebill.entrypoints.outputs import MilestoneOut as MilestoneOut
@@ -42,7 +43,6 @@ from engagebill.services.lines import LineInput
 from engagebill.services.links import IssuedLink
 from engagebill.services.ports import InvoiceSummary
 from engagebill.services.queries import PurchaseOrderUsage
-from engagebill.services.quotes import QuoteItemInput
 from engagebill.services.reports import (
     ChaseItem,
     ClientLifecycle,
@@ -120,20 +120,6 @@ class LineIn(Model):
 
 
 Lines = Annotated[list[LineIn], Field(min_length=1, max_length=1000)]
-
-
-class QuoteItemIn(Model):
-    """A milestone of a fixed-price quote, or a priced item of a mini-quote."""
-
-    name: Annotated[str, Field(min_length=1, max_length=200, examples=["Design system sign-off"])]
-    description: Annotated[str, Field(max_length=2000)] = ""
-    amount: Annotated[Decimalish, Field(description="Decimal string in the engagement's currency")]
-
-    def to_input(self) -> QuoteItemInput:
-        return QuoteItemInput(self.name, self.description, self.amount)
-
-
-QuoteItems = Annotated[list[QuoteItemIn], Field(min_length=1, max_length=100)]
 
 
 # --- shared outputs --------------------------------------------------------------------------

@@ -19,29 +19,20 @@ from engagebill.domain.quotes import Quote, QuoteState
 from engagebill.entrypoints.api import pagination
 from engagebill.entrypoints.api.deps import Ctx, Reader, Writer
 from engagebill.entrypoints.api.routes.invoices import LinkOut, links_out
-from engagebill.entrypoints.api.schemas import Decimalish, Model, Page
+from engagebill.entrypoints.api.schemas import Decimalish, Model, Page, QuoteItems
 from engagebill.entrypoints.outputs import QuoteOut, QuoteSummaryOut, quote_out, quote_summary_out
 from engagebill.services import queries, quotes
 from engagebill.services.links import IssuedLink
-from engagebill.services.quotes import QuoteItemInput
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
 
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class QuoteItemIn(Model):
-    name: Text = Field(examples=["Design system sign-off"])
-    description: Annotated[str, Field(max_length=2000)] = ""
-    amount: Decimalish = Field(description="In the engagement's currency")
-
-
 class QuoteIn(Model):
     engagement_id: Annotated[str, Field(min_length=1, max_length=100)]
     title: Text = Field(examples=["Website rebuild"])
-    items: Annotated[list[QuoteItemIn], Field(min_length=1, max_length=100)] = Field(
-        description="Milestones (fixed price) or priced items (mini-quote)"
-    )
+    items: QuoteItems = Field(description="Milestones (fixed price) or priced items (mini-quote)")
     total: Decimalish | None = Field(
         default=None, description="When given, the items must sum to it"
     )
@@ -49,7 +40,7 @@ class QuoteIn(Model):
 
 class QuoteReviseIn(Model):
     title: Text | None = None
-    items: Annotated[list[QuoteItemIn], Field(min_length=1, max_length=100)] | None = None
+    items: QuoteItems | None = None
     total: Decimalish | None = None
 
 
@@ -72,10 +63,6 @@ class LinkWorkIn(Model):
 class QuoteSentOut(Model):
     quote: QuoteOut
     links: list[LinkOut]
-
-
-def _items(items: list[QuoteItemIn]) -> list[QuoteItemInput]:
-    return [QuoteItemInput(i.name, i.description, i.amount) for i in items]
 
 
 def _current(ctx: Ctx, organization_id: str, quote_id: str) -> QuoteOut:
@@ -120,7 +107,7 @@ def create_quote(body: QuoteIn, ctx: Ctx, key: Writer) -> QuoteOut:
         organization_id=key.organization_id,
         engagement_id=body.engagement_id,
         title=body.title,
-        items=_items(body.items),
+        items=[i.to_input() for i in body.items],
         total=body.total,
     )
     return _current(ctx, key.organization_id, quote.id)
@@ -140,7 +127,7 @@ def revise_quote(quote_id: str, body: QuoteReviseIn, ctx: Ctx, key: Writer) -> Q
         organization_id=key.organization_id,
         quote_id=quote_id,
         title=body.title,
-        items=None if body.items is None else _items(body.items),
+        items=None if body.items is None else [i.to_input() for i in body.items],
         total=body.total,
     )
     return _current(ctx, key.organization_id, quote_id)
