@@ -5,8 +5,8 @@ one-off. It can be invoiced only once its invoice date has come; once invoiced i
 is available. Work invoiced on the engagement then applies the available balance: the invoice
 shows gross, the applied advance (EN 16931 BT-113, prepaid) and the amount due. The draw-down
 can be discarded on an invoice, and the unused balance is refunded by a credit note against
-the advance invoice. Balances are kept in net amounts so that a refund credits exactly the VAT
-groups of the advance invoice.
+the advance invoice. The balance itself is a figure of the engagement account
+(``domain.engagement_account``), derived from the issued documents.
 """
 
 from __future__ import annotations
@@ -47,33 +47,3 @@ class Advance:
                 code="advance.not_ready",
                 details={"invoice_date": self.invoice_date.isoformat(), "as_of": as_of.isoformat()},
             )
-
-
-@dataclass(frozen=True, slots=True)
-class AdvanceBalance:
-    """The engagement's advance as of a date: invoiced, used, refunded, available (net)."""
-
-    currency: str
-    invoiced: Money
-    used: Money
-    refunded: Money
-
-    @property
-    def available(self) -> Money:
-        return self.invoiced - self.used - self.refunded
-
-
-def prepaid_for(net: Money, gross: Money, available: Money) -> tuple[Money, Money]:
-    """How much of the available advance an invoice of ``net``/``gross`` uses.
-
-    Returns ``(used_net, prepaid_gross)``: the net drawn from the balance, and the amount shown
-    as prepaid on the invoice (its tax-inclusive equivalent, so a fully covered invoice is due
-    0.00 exactly).
-    """
-    zero = Money.zero(net.currency)
-    if available.amount <= 0 or net.amount <= 0:
-        return zero, zero
-    if available >= net:
-        return net, gross
-    prepaid = Money(available.amount * gross.amount / net.amount, net.currency).rounded()
-    return available, prepaid

@@ -19,7 +19,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from engagebill.domain.advances import Advance, prepaid_for
+from engagebill.domain.advances import Advance
+from engagebill.domain.engagement_account import prepaid_for
 from engagebill.domain.engagements import Engagement, RetainerMode
 from engagebill.domain.invoices import (
     MAX_LINES,

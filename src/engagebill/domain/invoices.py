@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
+from engagebill.domain.engagement_account import CreditTerms, InvoicePosition, invoice_position
 from engagebill.domain.errors import RuleViolation, ValidationError
 from engagebill.domain.events import DomainEvent
 from engagebill.domain.lifecycle import (
@@ -304,8 +305,11 @@ class Invoice:
     kind: InvoiceKind = InvoiceKind.STANDARD
     amendments: list[Amendment] = field(default_factory=list)
     payments: list[Payment] = field(default_factory=list)
-    credited: Money | None = None  # gross credited by credit notes
+    # Caches of what its credit notes add up to (``verify`` recomputes them): gross, net, and
+    # the gross they gave back to the advance.
+    credited: Money | None = None
     credited_net: Money | None = None
+    credited_prepaid: Money | None = None
     approved_by: str = ""
     change_request: str = ""
     row_version: int = 0
@@ -333,23 +337,25 @@ class Invoice:
         return Money.sum((p.amount for p in self.payments), self.currency)
 
     @property
+    def position(self) -> InvoicePosition:
+        """Its place in the engagement account: gross, drawn, credited, paid and balance."""
+        return invoice_position(
+            gross=self.totals().gross,
+            prepaid=self.current.prepaid,
+            credited=self.credited,
+            credited_prepaid=self.credited_prepaid,
+            paid=self.paid_total,
+            state=self.state,
+        )
+
+    @property
     def outstanding(self) -> Money:
-        """What the client still owes: amount due, less credits and payments."""
-        if self.state is InvoiceState.DRAFT:
-            return Money.zero(self.currency)
-        return self.totals().due - self.credited_total - self.paid_total
+        """What the client still owes on it (0.00 for a draft or a void invoice)."""
+        return self.position.outstanding
 
     @property
     def payment_status(self) -> PaymentStatus:
-        owed = self.totals().due - self.credited_total
-        paid = self.paid_total
-        if paid.is_zero() and not owed.is_zero():
-            return PaymentStatus.UNPAID
-        if paid < owed:
-            return PaymentStatus.PARTIALLY_PAID
-        if paid == owed:
-            return PaymentStatus.PAID
-        return PaymentStatus.OVERPAID
+        return self.position.status
 
     def effective_purchase_order(self) -> PoRef | None:
         """The PO as the recipient left it: the latest PO amendment, else the version's."""
@@ -540,25 +546,15 @@ class Invoice:
         if self.payment_status in (PaymentStatus.PAID, PaymentStatus.OVERPAID):
             self._event("invoice.paid", payment.recorded_at, amount=str(self.paid_total.amount))
 
-    def apply_credit(self, net: Money, gross: Money, *, credit_note_id: str, at: datetime) -> None:
-        """Reduce the invoice by a credit note; crediting all of its net voids it.
-
-        Fullness is judged on net amounts: VAT is rounded per document, so credit notes that
-        together cover every line may differ from the invoice's VAT by a cent.
-        """
+    def apply_credit(self, terms: CreditTerms, *, credit_note_id: str, at: datetime) -> None:
+        """Reduce the invoice by a credit note whose terms the engagement account worked out;
+        a credit of everything that was left voids it."""
         zero = Money.zero(self.currency)
-        remaining = self.totals().net - (self.credited_net or zero)
-        if net > remaining:
-            raise RuleViolation(
-                f"the credit of {net.format()} (net) exceeds the {remaining.format()} "
-                "not yet credited on this invoice",
-                code="credit_note.exceeds_invoice",
-            )
-        full = net == remaining
-        self._move(InvoiceAction.CREDIT_IN_FULL if full else InvoiceAction.CREDIT_PART)
-        self.credited = self.credited_total + gross
-        self.credited_net = (self.credited_net or zero) + net
-        if full:
+        self._move(InvoiceAction.CREDIT_IN_FULL if terms.voids else InvoiceAction.CREDIT_PART)
+        self.credited = self.credited_total + terms.gross
+        self.credited_net = (self.credited_net or zero) + terms.net
+        self.credited_prepaid = (self.credited_prepaid or zero) + terms.prepaid
+        if terms.voids:
             self._event("invoice.voided", at, credit_note_id=credit_note_id)
 
 

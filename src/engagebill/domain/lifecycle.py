@@ -8,9 +8,10 @@
     sent|viewed|change_requested|approved --first payment--> locked
     any issued state --credit in full--> void
 
-Payment status (unpaid, partially paid, paid, overpaid) is derived from recorded payments and
-is not a lifecycle state. A refused step raises ``InvalidTransition`` with a stable code such
-as ``invoice.not_approvable``.
+Payment status (unpaid, partially paid, paid, overpaid; void for a void invoice) is derived
+from the engagement account (``domain.engagement_account``) and is not a lifecycle state. A
+refused step raises ``InvalidTransition`` with a stable code such as
+``invoice.not_approvable``.
 """
 
 from __future__ import annotations
@@ -136,3 +137,4 @@ class PaymentStatus(StrEnum):
     PARTIALLY_PAID = "partially_paid"
     PAID = "paid"
     OVERPAID = "overpaid"
+    VOID = "void"  # a void invoice asks for nothing and has no payment status

@@ -11,8 +11,9 @@ creates schedules and one-off advances; ``domain.advances`` holds the arithmetic
 * the ledger shows the engagement's actuals (invoiced, used, refunded, billed, unbilled) as of
   a date.
 
-Amounts drawn and refunded are net: the balance is kept in nets so that a refund credits
-exactly the VAT groups of the advance invoice (see ``domain.advances``).
+Every draw and refund is decided by the engagement account, under its lock
+(``services.engagement_account``). Amounts drawn and refunded are net, so that a refund
+credits exactly the VAT groups of the advance invoice.
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
 
-from engagebill.domain.advances import Advance, AdvanceBalance, prepaid_for
+from engagebill.domain.advances import Advance
 from engagebill.domain.billing import PlannedInvoice, plan_billing
 from engagebill.domain.credit_notes import CreditNote
+from engagebill.domain.engagement_account import AdvanceFigures, EngagementAccount
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.errors import Conflict, RuleViolation
 from engagebill.domain.events import DomainEvent
@@ -36,6 +37,7 @@ from engagebill.domain.parties import require_text
 from engagebill.domain.quotes import MilestoneState
 from engagebill.domain.work import WorkState
 from engagebill.services import billing_run, settlement
+from engagebill.services.engagement_account import locked, locked_for_invoice, settle
 from engagebill.services.invoicing import store
 from engagebill.services.lines import LineInput
 from engagebill.services.ports import Context, InvoiceFilter, UnitOfWork
@@ -91,6 +93,7 @@ def discard_advance(ctx: Context, *, organization_id: str, invoice_id: str) -> I
     """Bill a draft normally: its draw-down is set to none (used 0.00, due = gross)."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
+        account = locked_for_invoice(uow, organization_id, invoice_id)
         invoice = _open_draft(uow, organization_id, invoice_id)
         current = invoice.current
         if current.advance_used is None:
@@ -102,6 +105,7 @@ def discard_advance(ctx: Context, *, organization_id: str, invoice_id: str) -> I
             _advance_event(invoice, "invoice.advance_discarded", now, current)
         )
         store(uow, invoice)
+        settle(uow, organization_id, account)
         uow.commit()
     return invoice
 
@@ -110,13 +114,14 @@ def apply_advance(ctx: Context, *, organization_id: str, invoice_id: str) -> Inv
     """Draw a draft down on the available advance, up to its net (undoes a discard)."""
     now = ctx.clock.now()
     with ctx.uow() as uow:
+        account = locked_for_invoice(uow, organization_id, invoice_id)
         invoice = _open_draft(uow, organization_id, invoice_id)
         if invoice.kind is InvoiceKind.ADVANCE:
             raise RuleViolation(
                 "an advance invoice tops the balance up; it cannot draw on it",
                 code="advance.not_applicable",
             )
-        drawn = _draw(invoice.current, available_to(uow, invoice))
+        drawn = _draw(account, invoice, invoice.current)
         if drawn.advance_used is None:
             raise RuleViolation(
                 "no advance is available on this engagement", code="advance.none_available"
@@ -126,36 +131,29 @@ def apply_advance(ctx: Context, *, organization_id: str, invoice_id: str) -> Inv
             _advance_event(invoice, "invoice.advance_applied", now, drawn)
         )
         store(uow, invoice)
+        settle(uow, organization_id, account)
         uow.commit()
     return invoice
 
 
-def reapply_advance(uow: UnitOfWork, invoice: Invoice, version: InvoiceVersion) -> InvoiceVersion:
-    """``version`` with its draw-down recomputed for its own lines.
+def reapply_advance(
+    account: EngagementAccount, invoice: Invoice, version: InvoiceVersion
+) -> InvoiceVersion:
+    """``version`` with its draw-down recomputed for its own lines, by the locked account.
 
     Called when a draft is edited or an invoice revised: a version that draws on the advance
-    draws as much of its net as is available (never more than its net, so a shorter invoice
-    gives the rest back); a version that does not (none applied, or discarded) stays so.
+    draws as much of its net as is available to it (never more than its net, so a shorter
+    invoice gives the rest back); a version that does not (none applied, or discarded) stays
+    so.
     """
     if version.advance_used is None:
         return version
-    return _draw(version, available_to(uow, invoice))
+    return _draw(account, invoice, version)
 
 
-def available_to(uow: UnitOfWork, invoice: Invoice) -> Money:
-    """The advance this invoice may draw: the engagement's available balance, not counting
-    what the invoice itself draws now (other drafts keep their reservations)."""
-    return uow.retainers.advance_balance(
-        invoice.organization_id,
-        invoice.engagement_id,
-        invoice.currency,
-        excluding_invoice_id=invoice.id,
-    ).available
-
-
-def _draw(version: InvoiceVersion, available: Money) -> InvoiceVersion:
+def _draw(account: EngagementAccount, invoice: Invoice, version: InvoiceVersion) -> InvoiceVersion:
     totals = version.totals()
-    used, prepaid = prepaid_for(totals.net, totals.gross, available)
+    used, prepaid = account.draw(totals.net, totals.gross, invoice_id=invoice.id)
     if used.is_zero():
         return replace(version, advance_used=None, prepaid=None)
     return replace(version, advance_used=used, prepaid=prepaid)
@@ -192,75 +190,52 @@ def refund_advance(
     ctx: Context, *, organization_id: str, engagement_id: str, reason: str = REFUND_REASON
 ) -> list[CreditNote]:
     """Refund the unused advance: credit notes against the advance invoices, newest first,
-    each for at most what is not yet credited on it, in its VAT groups. All or nothing."""
+    each for at most what is not yet credited on it, in its VAT groups, and never more than
+    the account has available. All or nothing."""
     why = require_text(reason, "refund reason", max_length=2000, multiline=True)
     with ctx.uow() as uow:
         engagement = uow.engagements.get(organization_id, engagement_id)
-        # Lock the advance invoices before reading the balance, so that a concurrent refund
-        # reads it only after this one has committed and cannot credit the same euro twice.
-        invoices = [
-            uow.invoices.get(organization_id, inv.id, for_update=True)
-            for inv in _invoices(uow, organization_id, engagement_id)
-            if inv.kind is InvoiceKind.ADVANCE and inv.state in ISSUED_STATES
-        ]
-        left = uow.retainers.advance_balance(
-            organization_id, engagement_id, engagement.currency
-        ).available
+        account = locked(uow, organization_id, engagement.id, engagement.currency)
+        left = account.advance.available
         if left.amount <= 0:
             raise RuleViolation(
                 f"nothing to refund: the available advance is {left.format()}",
                 code="advance.nothing_to_refund",
                 details={"available": left.decimal_string()},
             )
-        notes: list[CreditNote] = []
+        invoices = {
+            inv.id: inv
+            for inv in _invoices(uow, organization_id, engagement_id)
+            if inv.kind is InvoiceKind.ADVANCE and inv.state in ISSUED_STATES
+        }
         newest_first = sorted(
-            invoices, key=lambda i: (i.current.issue_date, i.sent_at or i.created_at), reverse=True
+            invoices.values(),
+            key=lambda i: (i.current.issue_date, i.sent_at or i.created_at),
+            reverse=True,
         )
-        for invoice in newest_first:
-            lines = _refund_lines(uow, invoice, left)
-            if not lines:
-                continue
-            note = settlement.issue_credit_note(
+        split = account.refund_split([(i.id, i.totals().breakdown) for i in newest_first])
+        notes = [
+            settlement.issue_credit_note(
                 ctx,
                 organization_id=organization_id,
-                invoice_id=invoice.id,
+                invoice_id=invoice_id,
                 reason=why,
-                lines=lines,
+                lines=[
+                    LineInput(
+                        description=f"Unused advance, invoice {invoices[invoice_id].number}",
+                        quantity="1",
+                        unit_price=amount.amount,
+                        vat_category=category.value,
+                        vat_rate=rate,
+                    )
+                    for (category, rate), amount in groups
+                ],
                 uow=uow,
             )
-            notes.append(note)
-            left -= note.totals().net
-            if left.is_zero():
-                break
+            for invoice_id, groups in split
+        ]
         uow.commit()
     return notes
-
-
-def _refund_lines(uow: UnitOfWork, invoice: Invoice, wanted: Money) -> list[LineInput]:
-    """Up to ``wanted`` of the invoice's not yet credited net, one line per VAT group."""
-    credited: dict[tuple[str, Decimal], Money] = {}
-    for note in uow.credit_notes.for_invoice(invoice.organization_id, invoice.id):
-        for line in note.lines:
-            key = (line.vat_category.value, line.vat_rate)
-            credited[key] = credited.get(key, Money.zero(invoice.currency)) + line.net
-    lines: list[LineInput] = []
-    for group in invoice.totals().breakdown:
-        key = (group.category.value, group.rate)
-        uncredited = group.taxable - credited.get(key, Money.zero(invoice.currency))
-        take = min(uncredited, wanted)
-        if take.amount <= 0:
-            continue
-        lines.append(
-            LineInput(
-                description=f"Unused advance, invoice {invoice.number}",
-                quantity="1",
-                unit_price=take.amount,
-                vat_category=group.category.value,
-                vat_rate=group.rate,
-            )
-        )
-        wanted -= take
-    return lines
 
 
 def _invoices(uow: UnitOfWork, organization_id: str, engagement_id: str) -> list[Invoice]:
@@ -297,7 +272,7 @@ class AdvanceLedger:
 
     engagement_id: str
     as_of: date
-    balance: AdvanceBalance
+    balance: AdvanceFigures
     entries: tuple[LedgerEntry, ...]
 
     def total(self, actual: Actual) -> Money:
@@ -313,15 +288,14 @@ def advance_ledger(
     with ctx.uow() as uow:
         engagement = uow.engagements.get(organization_id, engagement_id)
         invoices = {inv.id: inv for inv in _invoices(uow, organization_id, engagement_id)}
+        account = uow.accounts.load(organization_id, engagement.id, engagement.currency)
         entries = [
-            *_invoice_entries(invoices.values(), as_of),
+            *_invoice_entries(account, invoices.values(), as_of),
             *_refund_entries(uow, invoices.values(), as_of),
             *_work_entries(uow, engagement, invoices, as_of),
             *_milestone_entries(uow, engagement, invoices, as_of),
         ]
-        balance = uow.retainers.advance_balance(
-            organization_id, engagement_id, engagement.currency, as_of
-        )
+        balance = account.as_of(as_of).advance
     order = list(Actual)
     entries.sort(key=lambda e: (e.on, order.index(e.actual), e.reference, e.document_id))
     return AdvanceLedger(engagement_id, as_of, balance, tuple(entries))
@@ -331,7 +305,9 @@ def _reference(invoice: Invoice) -> str:
     return invoice.number or "draft"
 
 
-def _invoice_entries(invoices: Iterable[Invoice], as_of: date) -> Iterator[LedgerEntry]:
+def _invoice_entries(
+    account: EngagementAccount, invoices: Iterable[Invoice], as_of: date
+) -> Iterator[LedgerEntry]:
     for inv in invoices:
         day = inv.current.issue_date
         if day > as_of:
@@ -340,9 +316,10 @@ def _invoice_entries(invoices: Iterable[Invoice], as_of: date) -> Iterator[Ledge
             yield LedgerEntry(
                 Actual.INVOICED, day, _reference(inv), "Advance invoiced", inv.totals().net, inv.id
             )
-        # Counted as the balance counts it: drafts reserve what they draw, void gives it back.
-        used = inv.current.advance_used
-        if used is not None and inv.state is not InvoiceState.VOID:
+        # Counted as the account counts it: drafts reserve what they draw, credit notes give
+        # back what they returned, void gives it all back.
+        used = account.drawn_net(inv.id)
+        if not used.is_zero():
             yield LedgerEntry(Actual.USED, day, _reference(inv), "Advance used", used, inv.id)
 
 

@@ -12,17 +12,19 @@ only if they still are approved.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from engagebill.domain.billing import BillingInputs, Plan, PlannedInvoice, Purpose, plan_billing
+from engagebill.domain.engagement_account import EngagementAccount, prepaid_for
 from engagebill.domain.errors import ConcurrencyConflict, Conflict, RuleViolation, ValidationError
-from engagebill.domain.invoices import Invoice, InvoiceVersion
+from engagebill.domain.invoices import Invoice, InvoiceVersion, compute_totals
 from engagebill.domain.lifecycle import InvoiceState
 from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.quotes import MilestoneState
 from engagebill.domain.work import WorkState
 from engagebill.services.collector import collector_paused, survivors_frozen
+from engagebill.services.engagement_account import settle
 from engagebill.services.invoicing import create_draft, send_invoice
 from engagebill.services.ports import (
     Calendars,
@@ -101,12 +103,12 @@ def gather_inputs(
     # have an advance at all.
     drawing = {m.engagement_id for m in milestones} | {w.engagement_id for w in work}
     drawing &= uow.retainers.engagements_with_advances(organization_id)
-    available = {
-        eid: uow.retainers.advance_balance(
-            organization_id, eid, engagements[eid].currency, as_of
-        ).available
-        for eid in drawing
-    }
+    # What is available now, not as of the run's date: drafts of any date reserve their
+    # draws, so a run for an earlier month never spends what a later draft holds.
+    accounts = uow.accounts.load_many(
+        organization_id, {eid: engagements[eid].currency for eid in sorted(drawing)}
+    )
+    available = {eid: account.advance.available for eid, account in accounts.items()}
     first_business_day = calendars.first_business_day(organization.country_code)
     keys = [s.billing_key(p) for s in schedules for p in s.due_periods(as_of, first_business_day)]
     keys += [a.billing_key for a in advances] + [m.billing_key for m in milestones]
@@ -226,6 +228,37 @@ def draft_from_plan(ctx: Context, organization_id: str, planned: PlannedInvoice)
     return invoice
 
 
+def _draw_under_lock(
+    uow: UnitOfWork, organization_id: str, batch: Sequence[PlannedInvoice]
+) -> tuple[list[PlannedInvoice], list[EngagementAccount]]:
+    """The batch with each draw on an advance decided again under the engagement's account
+    lock, in plan order: the plan read the balances before any lock, and another process may
+    have drawn or refunded since. A draft asking for more than is left draws what is left."""
+    currencies = {p.engagement_id: p.currency for p in batch if p.advance_used is not None}
+    if not currencies:
+        return list(batch), []
+    for engagement_id in sorted(currencies):  # one lock order for every process
+        uow.accounts.lock(organization_id, engagement_id, currencies[engagement_id])
+    accounts = uow.accounts.load_many(organization_id, currencies)
+    left = {eid: account.advance.available for eid, account in accounts.items()}
+    drawn: list[PlannedInvoice] = []
+    for planned in batch:
+        if planned.advance_used is None:
+            drawn.append(planned)
+            continue
+        totals = compute_totals(list(planned.lines), planned.currency)
+        used, prepaid = prepaid_for(totals.net, totals.gross, left[planned.engagement_id])
+        left[planned.engagement_id] -= used
+        drawn.append(
+            replace(
+                planned,
+                advance_used=None if used.is_zero() else used,
+                prepaid=None if used.is_zero() else prepaid,
+            )
+        )
+    return drawn, list(accounts.values())
+
+
 def _create_batch(
     ctx: Context,
     uow: UnitOfWork,
@@ -236,8 +269,11 @@ def _create_batch(
     """Create a batch of planned invoices with a handful of statements, marking their sources
     in the same transaction. Every engagement's invoices are in one batch, so each engagement
     is still all or nothing."""
+    batch, accounts = _draw_under_lock(uow, organization_id, batch)
     drafts = [draft_from_plan(ctx, organization_id, planned) for planned in batch]
     uow.invoices.add_many(drafts)
+    for account in accounts:
+        settle(uow, organization_id, account)
     milestones: dict[str, str] = {}
     work: dict[str, str] = {}
     for planned, invoice in zip(batch, drafts, strict=True):

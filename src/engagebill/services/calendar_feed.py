@@ -113,7 +113,7 @@ def upcoming_events(
             InvoiceFilter(states=tuple(sorted(ISSUED_STATES)), limit=MAX_INVOICES),
         )
     for invoice in invoices:
-        owed = invoice.gross - invoice.prepaid - invoice.credited - invoice.paid
+        owed = invoice.position.outstanding
         if owed.amount <= 0:
             continue
         events.append(

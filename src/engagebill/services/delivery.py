@@ -189,13 +189,14 @@ def reminders_due(
     due: list[ReminderDue] = []
     every = settings.unopened_after_days
     for row in rows:
-        if row.number is None:
+        owed = row.position.outstanding
+        # A void invoice, or one the advance or credit notes settled, is never reminded.
+        if row.number is None or owed.amount <= 0:
             continue
         if row.state is InvoiceState.SENT and row.sent_at is not None and every > 0:
             days = (as_of - row.sent_at.date()).days
             if days >= every and days % every == 0:
                 due.append(ReminderDue(row.id, row.number, UNOPENED_RULE))
-        owed = row.gross - row.prepaid - row.paid - row.credited
         late = (as_of - row.due_date).days
         if (
             settings.overdue_reminders

@@ -21,6 +21,7 @@ from typing import Any
 
 from engagebill.domain.access import PrivateLink
 from engagebill.domain.credit_notes import CreditNote
+from engagebill.domain.engagement_account import InvoicePosition
 from engagebill.domain.engagements import Engagement, EngagementKind
 from engagebill.domain.errors import ValidationError
 from engagebill.domain.invoices import Invoice, InvoiceKind
@@ -54,20 +55,9 @@ class ShownState(StrEnum):
     VOID = "void"
 
 
-def payment_status(*, owed: Money, paid: Money) -> PaymentStatus:
-    """As ``Invoice.payment_status``: ``owed`` is the amount due less credits."""
-    if paid.is_zero() and not owed.is_zero():
-        return PaymentStatus.UNPAID
-    if paid < owed:
-        return PaymentStatus.PARTIALLY_PAID
-    if paid == owed:
-        return PaymentStatus.PAID
-    return PaymentStatus.OVERPAID
-
-
-def shown_state(state: InvoiceState, *, owed: Money, paid: Money) -> ShownState:
+def shown_state(state: InvoiceState, position: InvoicePosition) -> ShownState:
     """Paid once an issued invoice is settled; a draft or a void invoice is never Paid."""
-    if state in ISSUED_STATES and payment_status(owed=owed, paid=paid) in (
+    if state in ISSUED_STATES and position.status in (
         PaymentStatus.PAID,
         PaymentStatus.OVERPAID,
     ):
@@ -88,8 +78,7 @@ class InvoiceRow:
 
     @property
     def outstanding(self) -> Money:
-        s = self.summary
-        return s.gross - s.prepaid - s.credited - s.paid
+        return self.summary.position.outstanding
 
 
 def invoice_row(
@@ -97,10 +86,9 @@ def invoice_row(
 ) -> InvoiceRow:
     """A list row; ``sent_at`` counts the days from another moment than the first sending
     (reports know when a revision sent the invoice again)."""
-    owed = summary.gross - summary.prepaid - summary.credited
     return InvoiceRow(
         summary,
-        shown_state(summary.state, owed=owed, paid=summary.paid),
+        shown_state(summary.state, summary.position),
         days_since(sent_at or summary.sent_at, as_of),
     )
 
@@ -234,12 +222,11 @@ def invoice_page(
             for link in uow.links.for_document(organization_id, invoice_id)
         ]
         warnings = po_warnings(uow, invoice) if invoice.state is InvoiceState.DRAFT else []
-    owed = invoice.totals().due - invoice.credited_total
     return InvoicePage(
         invoice=invoice,
         client_name=client.name,
         engagement=engagement,
-        shown=shown_state(invoice.state, owed=owed, paid=invoice.paid_total),
+        shown=shown_state(invoice.state, invoice.position),
         payment_status=invoice.payment_status,
         days_since_sent=days_since(invoice.sent_at, day),
         credit_notes=notes,

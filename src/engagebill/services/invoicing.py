@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from engagebill.domain.access import DocumentType
+from engagebill.domain.engagement_account import EngagementAccount
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.errors import RuleViolation
 from engagebill.domain.invoices import (
@@ -22,6 +23,7 @@ from engagebill.domain.invoices import (
     PartySnapshot,
     PoRef,
     check_lines,
+    compute_totals,
 )
 from engagebill.domain.lifecycle import InvoiceAction, InvoiceState, next_state
 from engagebill.domain.money import Money
@@ -29,6 +31,12 @@ from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.parties import BillingEntity, Organization
 from engagebill.domain.purchase_orders import Warning
 from engagebill.services.delivery import enqueue_link_emails, invoice_email_text
+from engagebill.services.engagement_account import (
+    locked,
+    locked_for_invoice,
+    locked_if_it_draws,
+    settle,
+)
 from engagebill.services.lines import LineInput, parse_lines
 from engagebill.services.links import IssuedLink, issue_links_to_contacts
 from engagebill.services.ports import Context, UnitOfWork
@@ -107,12 +115,14 @@ def po_warnings(uow: UnitOfWork, invoice: Invoice) -> list[Warning]:
     )
 
 
-def _reapply_advance(uow: UnitOfWork, invoice: Invoice, version: InvoiceVersion) -> InvoiceVersion:
+def _reapply_advance(
+    account: EngagementAccount, invoice: Invoice, version: InvoiceVersion
+) -> InvoiceVersion:
     """New lines draw on the advance anew, never more than their net (services.advances)."""
     # Imported here: services.advances builds on this module.
     from engagebill.services.advances import reapply_advance
 
-    return reapply_advance(uow, invoice, version)
+    return reapply_advance(account, invoice, version)
 
 
 def create_draft(
@@ -163,6 +173,14 @@ def create_draft(
         list(parsed_lines) if parsed_lines is not None else parse_lines(lines, engagement.currency)
     )
     check_lines(content, engagement.currency)
+    account = None
+    if advance_used is not None:
+        # The draw a plan proposed is decided again under the account's lock: a draft
+        # asking for more than is left draws what is left and bills the rest.
+        account = locked(uow, organization_id, engagement.id, engagement.currency)
+        totals = compute_totals(content, engagement.currency)
+        used, paid = account.draw(totals.net, totals.gross)
+        advance_used, prepaid = (used, paid) if not used.is_zero() else (None, None)
     day = issue_date or ctx.clock.today()
     po_id = (
         engagement.default_purchase_order_id if purchase_order_id is UNSET else purchase_order_id
@@ -203,6 +221,8 @@ def create_draft(
     )
     warnings = po_warnings(uow, invoice) if check_po else []
     store(uow, invoice, new=True)
+    if account is not None:
+        settle(uow, organization_id, account)
     return DraftResult(invoice, warnings)
 
 
@@ -218,6 +238,7 @@ def edit_draft(
 ) -> DraftResult:
     """Replace what is given of a draft: its lines, issue date, PO or notes."""
     with ctx.uow() as uow:
+        account = locked_for_invoice(uow, organization_id, invoice_id)
         invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
         engagement = uow.engagements.get(organization_id, invoice.engagement_id)
         current = invoice.current
@@ -239,9 +260,10 @@ def edit_draft(
             advance_used=current.advance_used,
             created_at=current.created_at,
         )
-        invoice.edit_draft(_reapply_advance(uow, invoice, draft), ctx.clock.now())
+        invoice.edit_draft(_reapply_advance(account, invoice, draft), ctx.clock.now())
         warnings = po_warnings(uow, invoice)
         store(uow, invoice)
+        settle(uow, organization_id, account)
         uow.commit()
     return DraftResult(invoice, warnings)
 
@@ -270,9 +292,13 @@ def send_invoice(
             )
             own.commit()
         return invoice
+    # The account first, as in every money decision (one lock order, no deadlock).
+    account = locked_if_it_draws(uow, organization_id, invoice_id)
     invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
     engagement = uow.engagements.get(organization_id, invoice.engagement_id)
     next_state(invoice.state, InvoiceAction.SEND)  # refuse early, before taking a number
+    if account is not None:
+        account.check_draw(invoice.id)
     reason = override_reason.strip()
     warnings = po_warnings(uow, invoice)
     if warnings and not reason:
@@ -294,6 +320,8 @@ def send_invoice(
         warnings=[w.code for w in warnings],
     )
     store(uow, invoice)
+    if account is not None:
+        settle(uow, organization_id, account)
     links = issue_links_to_contacts(
         ctx,
         uow,
@@ -331,6 +359,7 @@ def revise_invoice(
 ) -> Invoice:
     """Answer a change request: version n+1 with the same number, sent at once."""
     with ctx.uow() as uow:
+        account = locked_for_invoice(uow, organization_id, invoice_id)
         invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
         current = invoice.current
         revision = InvoiceVersion(
@@ -346,7 +375,17 @@ def revise_invoice(
             advance_used=current.advance_used,
             created_at=ctx.clock.now(),
         )
-        invoice.revise(_reapply_advance(uow, invoice, revision), at=ctx.clock.now())
+        revised = _reapply_advance(account, invoice, revision)
+        totals = revised.totals()
+        account.check_revision(
+            invoice.id,
+            groups=totals.breakdown,
+            net=totals.net,
+            gross=totals.gross,
+            prepaid=totals.prepaid,
+        )
+        invoice.revise(revised, at=ctx.clock.now())
         store(uow, invoice)
+        settle(uow, organization_id, account)
         uow.commit()
     return invoice

@@ -8,7 +8,7 @@ The clock and the id generator are inputs, so tests run on a fixed clock. Adapte
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from engagebill.domain.access import ApiKey, PrivateLink
-from engagebill.domain.advances import Advance, AdvanceBalance
+from engagebill.domain.advances import Advance
 from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.delivery import (
     Channel,
@@ -24,6 +24,11 @@ from engagebill.domain.delivery import (
     OutboxMessage,
     Status,
     WebhookEndpoint,
+)
+from engagebill.domain.engagement_account import (
+    EngagementAccount,
+    InvoicePosition,
+    invoice_position,
 )
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.events import DomainEvent, EventRecord
@@ -88,8 +93,21 @@ class InvoiceSummary:
     paid: Money
     credited: Money
     net: Money  # the current version's net (revenue)
-    prepaid: Money  # advance applied (BT-113): what is owed is gross - prepaid - credited - paid
+    prepaid: Money  # advance applied (BT-113)
     kind: InvoiceKind = InvoiceKind.STANDARD
+    credited_prepaid: Money | None = None  # what its credit notes gave back to the advance
+
+    @property
+    def position(self) -> InvoicePosition:
+        """Its place in the engagement account (``domain.engagement_account``)."""
+        return invoice_position(
+            gross=self.gross,
+            prepaid=self.prepaid,
+            credited=self.credited,
+            credited_prepaid=self.credited_prepaid,
+            paid=self.paid,
+            state=self.state,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,19 +313,6 @@ class RetainerRepository(Protocol):
 
     def engagements_with_advances(self, organization_id: str) -> set[str]:
         """Engagements that have issued an advance invoice (the only ones with a balance)."""
-        ...
-
-    def advance_balance(
-        self,
-        organization_id: str,
-        engagement_id: str,
-        currency: str,
-        as_of: date | None = None,
-        *,
-        excluding_invoice_id: str | None = None,
-    ) -> AdvanceBalance:
-        """Invoiced (advance invoices issued), used (net drawn by issued invoices), refunded
-        (credit notes against advance invoices), by issue date up to ``as_of``."""
         ...
 
 
@@ -553,6 +558,45 @@ class EInvoiceRenderer(Protocol):
     def render(self, document: Document, syntax: EInvoiceSyntax) -> bytes: ...
 
 
+class EngagementAccountRepository(Protocol):
+    """The engagement account's row (the lock every money decision takes) and its inputs."""
+
+    def lock(self, organization_id: str, engagement_id: str, currency: str) -> None:
+        """Take the engagement's account row for the rest of the transaction (``FOR UPDATE``
+        on PostgreSQL; on SQLite the transaction already has the writers' turn)."""
+        ...
+
+    def lock_for_invoice(
+        self, organization_id: str, invoice_id: str, *, only_if_it_draws: bool = False
+    ) -> tuple[str, str] | None:
+        """Lock the account of the invoice's engagement; return (engagement id, currency).
+        With ``only_if_it_draws``, only an invoice that draws on the advance or tops it up."""
+        ...
+
+    def load(
+        self, organization_id: str, engagement_id: str, currency: str
+    ) -> EngagementAccount: ...
+
+    def load_many(
+        self, organization_id: str, engagements: Mapping[str, str]
+    ) -> dict[str, EngagementAccount]:
+        """Accounts of several engagements (``{engagement_id: currency}``) in a few
+        statements."""
+        ...
+
+    def save(self, organization_id: str, account: EngagementAccount) -> None:
+        """Store the account's figures on its row (a cache that ``verify`` recomputes)."""
+        ...
+
+    def stored(self, organization_id: str) -> dict[str, dict[str, int]]:
+        """Every engagement's stored figures, in minor units, by engagement id."""
+        ...
+
+    def stored_credits(self, organization_id: str) -> dict[str, tuple[int, int, int]]:
+        """Per invoice, the credited gross, net and prepaid stored on its header."""
+        ...
+
+
 class UnitOfWork(Protocol):
     # Read-only members, so that an adapter may expose its concrete repository types.
     @property
@@ -572,6 +616,9 @@ class UnitOfWork(Protocol):
 
     @property
     def credit_notes(self) -> CreditNoteRepository: ...
+
+    @property
+    def accounts(self) -> EngagementAccountRepository: ...
 
     @property
     def numbers(self) -> NumberSeries: ...

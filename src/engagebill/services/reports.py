@@ -152,9 +152,8 @@ class InvoiceStanding:
 
     @property
     def outstanding(self) -> Money:
-        """What the client still owes: gross less the advance applied, credits and payments."""
-        i = self.invoice
-        return i.gross - i.prepaid - i.credited - i.paid
+        """What the client still owes (``domain.engagement_account``; 0.00 once void)."""
+        return self.invoice.position.outstanding
 
 
 Row = TypeVar("Row")
@@ -349,7 +348,8 @@ def chase_list(
         }
     items = []
     for standing in standings:
-        if standing.stuck is None:
+        # Nothing due (the advance or credit notes settled it): nothing to chase.
+        if standing.stuck is None or standing.outstanding.amount <= 0:
             continue
         since = _since(standing)
         items.append(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from engagebill.domain.advances import Advance, AdvanceBalance
+from engagebill.domain.advances import Advance
+from engagebill.domain.engagement_account import AdvanceFigures
 from engagebill.domain.engagements import EngagementKind, RetainerMode
 from engagebill.domain.errors import RuleViolation, ValidationError
 from engagebill.domain.events import DomainEvent
@@ -17,6 +18,7 @@ from engagebill.domain.schedules import (
     check_template,
 )
 from engagebill.domain.taxes import check_rate, parse_category
+from engagebill.services.engagement_account import engagement_account
 from engagebill.services.ports import Context
 
 
@@ -185,10 +187,8 @@ def create_advance(
 
 def advance_balance(
     ctx: Context, *, organization_id: str, engagement_id: str, as_of: date | None = None
-) -> AdvanceBalance:
-    """Invoiced, used and available advance of an engagement, as of a date."""
-    with ctx.uow() as uow:
-        engagement = uow.engagements.get(organization_id, engagement_id)
-        return uow.retainers.advance_balance(
-            organization_id, engagement_id, engagement.currency, as_of
-        )
+) -> AdvanceFigures:
+    """The engagement's advance: invoiced, drawn, reserved, refunded and available; as its
+    documents dated up to ``as_of`` make it, when a date is given."""
+    account = engagement_account(ctx, organization_id=organization_id, engagement_id=engagement_id)
+    return (account if as_of is None else account.as_of(as_of)).advance

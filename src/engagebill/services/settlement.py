@@ -1,7 +1,10 @@
 """Use cases that settle an issued invoice: lock, record a payment, issue a credit note.
 
 A credit note is the only way to reduce or cancel an issued invoice. Without lines it credits
-everything not yet credited, group by VAT group, and voids the invoice.
+everything not yet credited, group by VAT group, and voids the invoice. Payments and credit
+notes are money decisions: they lock the engagement account first and are decided by it
+(``domain.engagement_account``: which VAT groups a note may use, its tax per group, and what
+of it goes back to the advance).
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ from datetime import date
 from decimal import Decimal
 
 from engagebill.domain.credit_notes import CreditNote
+from engagebill.domain.engagement_account import EngagementAccount
 from engagebill.domain.errors import RuleViolation
-from engagebill.domain.invoices import Invoice, InvoiceLine, Payment, line_to_dict
+from engagebill.domain.invoices import (
+    Invoice,
+    InvoiceLine,
+    Payment,
+    compute_totals,
+    line_to_dict,
+)
 from engagebill.domain.lifecycle import InvoiceAction, next_state
 from engagebill.domain.money import Money
 from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.parties import require_text
+from engagebill.services.engagement_account import locked_for_invoice, settle
 from engagebill.services.invoicing import store
 from engagebill.services.lines import LineInput, parse_lines
 from engagebill.services.ports import Context, UnitOfWork
@@ -45,6 +56,7 @@ def record_payment(
 ) -> Invoice:
     """Record money received; partial payments are fine, and the first one locks."""
     with ctx.uow() as uow:
+        account = locked_for_invoice(uow, organization_id, invoice_id)
         invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
         payment = Payment(
             id=ctx.ids("pay"),
@@ -60,38 +72,29 @@ def record_payment(
             )
         invoice.record_payment(payment)
         store(uow, invoice)
+        settle(uow, organization_id, account)
         uow.commit()
     return invoice
 
 
-def _remaining_lines(uow: UnitOfWork, invoice: Invoice) -> list[InvoiceLine]:
+def _remaining_lines(account: EngagementAccount, invoice: Invoice) -> list[InvoiceLine]:
     """Lines that credit what is left of the invoice: all of its lines when nothing was
     credited yet, otherwise one line per VAT group for the net not yet credited."""
-    previous = uow.credit_notes.for_invoice(invoice.organization_id, invoice.id)
-    if not previous:
+    if not account.credits_of(invoice.id):
         return list(invoice.current.lines)
-    credited: dict[tuple[str, Decimal], Money] = {}
-    for note in previous:
-        for line in note.lines:
-            key = (line.vat_category.value, line.vat_rate)
-            credited[key] = credited.get(key, Money.zero(invoice.currency)) + line.net
-    lines = []
-    for group in invoice.totals().breakdown:
-        left = group.taxable - credited.get(
-            (group.category.value, group.rate), Money.zero(invoice.currency)
+    return [
+        InvoiceLine(
+            description=f"Remaining balance of invoice {invoice.number}",
+            quantity=Decimal(1),
+            unit="C62",
+            unit_price=left,
+            vat_category=category,
+            vat_rate=rate,
         )
-        if left.amount > 0:
-            lines.append(
-                InvoiceLine(
-                    description=f"Remaining balance of invoice {invoice.number}",
-                    quantity=Decimal(1),
-                    unit="C62",
-                    unit_price=left,
-                    vat_category=group.category,
-                    vat_rate=group.rate,
-                )
-            )
-    return lines
+        for (category, rate), left in account.remaining_groups(
+            invoice.id, invoice.totals().breakdown
+        )
+    ]
 
 
 def issue_credit_note(
@@ -124,12 +127,13 @@ def issue_credit_note(
         return note
     why = require_text(reason, "credit note reason", max_length=2000, multiline=True)
     now = ctx.clock.now()
+    account = locked_for_invoice(uow, organization_id, invoice_id)
     invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
     next_state(invoice.state, InvoiceAction.CREDIT_PART)
     content = (
         parse_lines(lines, invoice.currency)
         if lines is not None
-        else _remaining_lines(uow, invoice)
+        else _remaining_lines(account, invoice)
     )
     if not content:
         raise RuleViolation("a credit note needs at least one line", code="credit_note.no_lines")
@@ -138,6 +142,10 @@ def issue_credit_note(
             "credit note lines are positive amounts taken off the invoice",
             code="credit_note.negative_line",
         )
+    wanted = {
+        (g.category, g.rate): g.taxable for g in compute_totals(content, invoice.currency).breakdown
+    }
+    terms = account.credit(invoice.id, invoice.totals().breakdown, wanted)
     buyer, seller = invoice.effective_buyer(), invoice.current.seller
     assert buyer is not None and seller is not None
     day = issue_date or ctx.clock.today()
@@ -158,9 +166,11 @@ def issue_credit_note(
         buyer=buyer,
         created_at=now,
         purchase_order_number=po.number if po else "",
+        taxes=terms.tax_for(),
+        prepaid=terms.prepaid,
+        advance_returned=terms.advance_returned,
     )
-    totals = note.totals()
-    invoice.apply_credit(totals.net, totals.gross, credit_note_id=note.id, at=now)
+    invoice.apply_credit(terms, credit_note_id=note.id, at=now)
     note.number = uow.numbers.take(organization_id, SeriesKind.CREDIT_NOTE, day)
     note.content_hash = hashlib.sha256(
         json.dumps(
@@ -173,6 +183,11 @@ def issue_credit_note(
                 "seller": seller.to_dict(),
                 "buyer": buyer.to_dict(),
                 "lines": [line_to_dict(line) for line in content],
+                "vat": [
+                    [g.category.value, str(g.rate), str(g.taxable.amount), str(g.tax.amount)]
+                    for g in terms.groups
+                ],
+                "prepaid": str(terms.prepaid.amount),
             },
             sort_keys=True,
             separators=(",", ":"),
@@ -181,4 +196,5 @@ def issue_credit_note(
     uow.credit_notes.add(note)
     uow.events.append(organization_id, [note.issued_event()])
     store(uow, invoice)
+    settle(uow, organization_id, account)
     return note

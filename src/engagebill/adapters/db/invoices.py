@@ -236,6 +236,7 @@ class SqlInvoices:
             "change_request": invoice.change_request,
             "credited_minor": invoice.credited_total.to_minor(),
             "credited_net_minor": invoice.credited_net.to_minor() if invoice.credited_net else 0,
+            "credited_prepaid_minor": _minor(invoice.credited_prepaid),
             "purchase_order_id": po.id if po else None,
             "po_number": po.number if po else None,
             "row_version": 0,
@@ -308,6 +309,7 @@ class SqlInvoices:
                 "credited_net_minor": (
                     invoice.credited_net.to_minor() if invoice.credited_net else 0
                 ),
+                "credited_prepaid_minor": _minor(invoice.credited_prepaid),
                 "purchase_order_id": po.id if po else None,
                 "po_number": po.number if po else None,
                 "row_version": invoice.row_version + 1,
@@ -554,6 +556,7 @@ class SqlInvoices:
             payments=payments,
             credited=Money.from_minor(row.credited_minor, currency),
             credited_net=Money.from_minor(row.credited_net_minor, currency),
+            credited_prepaid=Money.from_minor(row.credited_prepaid_minor, currency),
             approved_by=row.approved_by,
             change_request=row.change_request,
             row_version=row.row_version,
@@ -587,6 +590,7 @@ class SqlInvoices:
                 i.c.sent_at,
                 i.c.created_at,
                 i.c.credited_minor,
+                i.c.credited_prepaid_minor,
                 func.coalesce(paid.c.paid_minor, 0).label("paid_minor"),
                 v.c.net_minor,
                 v.c.prepaid_minor,
@@ -635,12 +639,17 @@ class SqlInvoices:
                 created_at=r.created_at,
                 paid=Money.from_minor(int(r.paid_minor), r.currency),
                 credited=Money.from_minor(r.credited_minor, r.currency),
+                credited_prepaid=Money.from_minor(r.credited_prepaid_minor, r.currency),
                 net=Money.from_minor(r.net_minor, r.currency),
                 prepaid=Money.from_minor(r.prepaid_minor, r.currency),
                 kind=InvoiceKind(r.kind),
             )
             for r in self.conn.execute(stmt)
         ]
+
+
+def _minor(amount: Money | None) -> int:
+    return amount.to_minor() if amount is not None else 0
 
 
 class SqlCreditNotes:
@@ -667,6 +676,8 @@ class SqlCreditNotes:
                 po_number=cn.purchase_order_number,
                 net_minor=totals.net.to_minor(),
                 gross_minor=totals.gross.to_minor(),
+                prepaid_minor=_minor(cn.prepaid),
+                advance_returned_minor=_minor(cn.advance_returned),
                 content_hash=cn.content_hash,
                 created_at=cn.created_at,
             )
@@ -674,6 +685,21 @@ class SqlCreditNotes:
         rows = line_rows(cn.lines, credit_note_id=cn.id, organization_id=cn.organization_id)
         if rows:
             self.conn.execute(insert(t.credit_note_lines), rows)
+        self.conn.execute(
+            insert(t.credit_note_vat_groups),
+            [
+                {
+                    "credit_note_id": cn.id,
+                    "vat_category": g.category.value,
+                    "vat_rate": g.rate,
+                    "organization_id": cn.organization_id,
+                    "invoice_id": cn.invoice_id,
+                    "taxable_minor": g.taxable.to_minor(),
+                    "tax_minor": g.tax.to_minor(),
+                }
+                for g in totals.breakdown
+            ],
+        )
 
     def _load(self, row: Any) -> CreditNote:
         lines = [
@@ -684,6 +710,16 @@ class SqlCreditNotes:
                 .order_by(t.credit_note_lines.c.position)
             )
         ]
+        taxes = {
+            (VatCategory(g.vat_category), Decimal(g.vat_rate)): Money.from_minor(
+                g.tax_minor, row.currency
+            )
+            for g in self.conn.execute(
+                select(t.credit_note_vat_groups).where(
+                    t.credit_note_vat_groups.c.credit_note_id == row.id
+                )
+            )
+        }
         seller, buyer = _party(row.seller_json), _party(row.buyer_json)
         assert seller is not None and buyer is not None
         return CreditNote(
@@ -703,6 +739,9 @@ class SqlCreditNotes:
             created_at=row.created_at,
             purchase_order_number=row.po_number,
             content_hash=row.content_hash,
+            taxes=taxes,
+            prepaid=Money.from_minor(row.prepaid_minor, row.currency),
+            advance_returned=Money.from_minor(row.advance_returned_minor, row.currency),
         )
 
     def get(self, organization_id: str, credit_note_id: str) -> CreditNote:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from engagebill.adapters.db import tables as t
 from engagebill.adapters.db.parties import not_found
-from engagebill.domain.advances import Advance, AdvanceBalance
+from engagebill.domain.advances import Advance
 from engagebill.domain.engagements import RetainerMode
 from engagebill.domain.errors import Conflict
 from engagebill.domain.invoices import InvoiceKind
@@ -183,52 +182,3 @@ class SqlRetainers:
             )
         )
         return {str(r[0]) for r in rows}
-
-    def advance_balance(
-        self,
-        organization_id: str,
-        engagement_id: str,
-        currency: str,
-        as_of: date | None = None,
-        *,
-        excluding_invoice_id: str | None = None,
-    ) -> AdvanceBalance:
-        i, v, cn = t.invoices, t.invoice_versions, t.credit_notes
-        current = (v.c.invoice_id == i.c.id) & (v.c.version == i.c.current_version)
-        scope = (i.c.organization_id == organization_id) & (i.c.engagement_id == engagement_id)
-        invoiced_q = (
-            select(func.coalesce(func.sum(v.c.net_minor), 0))
-            .select_from(i.join(v, current))
-            .where(
-                scope, i.c.kind == InvoiceKind.ADVANCE.value, i.c.state != InvoiceState.DRAFT.value
-            )
-        )
-        # Drafts reserve what they apply, so two drafts never spend the same balance.
-        used_q = (
-            select(func.coalesce(func.sum(v.c.advance_used_minor), 0))
-            .select_from(i.join(v, current))
-            .where(
-                scope, i.c.kind == InvoiceKind.STANDARD.value, i.c.state != InvoiceState.VOID.value
-            )
-        )
-        refunded_q = (
-            select(func.coalesce(func.sum(cn.c.net_minor), 0))
-            .select_from(cn.join(i, i.c.id == cn.c.invoice_id))
-            .where(scope, i.c.kind == InvoiceKind.ADVANCE.value)
-        )
-        if as_of is not None:
-            invoiced_q = invoiced_q.where(v.c.issue_date <= as_of)
-            used_q = used_q.where(v.c.issue_date <= as_of)
-            refunded_q = refunded_q.where(cn.c.issue_date <= as_of)
-        if excluding_invoice_id is not None:
-            used_q = used_q.where(i.c.id != excluding_invoice_id)
-
-        def amount(query: Any) -> Money:
-            return Money.from_minor(int(self.conn.execute(query).scalar_one()), currency)
-
-        return AdvanceBalance(
-            currency=currency,
-            invoiced=amount(invoiced_q),
-            used=amount(used_q),
-            refunded=amount(refunded_q),
-        )

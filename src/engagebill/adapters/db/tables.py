@@ -183,8 +183,10 @@ invoices = Table(
     Column("billing_key", String(200), nullable=True),
     Column("approved_by", String(200), nullable=False, default=""),
     Column("change_request", Text, nullable=False, default=""),
-    Column("credited_minor", BigInteger, nullable=False, default=0),
     Column("credited_net_minor", BigInteger, nullable=False, default=0),
+    # Caches of its credit notes (gross, net, and the gross they gave back to the advance);
+    # verify recomputes them from the credit notes.
+    Column("credited_prepaid_minor", BigInteger, nullable=False, server_default="0"),
     Column("row_version", Integer, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
@@ -295,10 +297,46 @@ credit_notes = Table(
     Column("po_number", String(100), nullable=False, default=""),
     Column("net_minor", BigInteger, nullable=False),
     Column("gross_minor", BigInteger, nullable=False),
+    # The gross it gave back to the engagement's advance (its prepaid amount, BT-113) and
+    # the net equivalent, as the engagement account decided when it was issued.
+    Column("prepaid_minor", BigInteger, nullable=False, server_default="0"),
+    Column("advance_returned_minor", BigInteger, nullable=False, server_default="0"),
     Column("content_hash", String(64), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("organization_id", "number"),
     Index("ix_credit_notes_invoice", "invoice_id"),
+)
+
+# A credit note's VAT breakdown as issued: per (category, rate), the net it credits and the
+# tax, which the engagement account sets so that a group's credits never exceed it.
+credit_note_vat_groups = Table(
+    "credit_note_vat_groups",
+    metadata,
+    _id("credit_note_id", ForeignKey("credit_notes.id"), primary_key=True),
+    Column("vat_category", String(3), primary_key=True),
+    Column("vat_rate", DecimalText, primary_key=True),
+    _org(),
+    _id("invoice_id", ForeignKey("invoices.id"), nullable=False),
+    Column("taxable_minor", BigInteger, nullable=False),
+    Column("tax_minor", BigInteger, nullable=False),
+    Index("ix_credit_note_vat_groups_invoice", "invoice_id"),
+)
+
+# One row per engagement: the row every money decision locks (FOR UPDATE on PostgreSQL; on
+# SQLite the writers' turn serialises them), and a cache of the account's figures, which
+# verify recomputes from the issued documents.
+engagement_accounts = Table(
+    "engagement_accounts",
+    metadata,
+    _id("engagement_id", ForeignKey("engagements.id"), primary_key=True),
+    _org(),
+    Column("currency", String(3), nullable=False),
+    Column("advance_invoiced_minor", BigInteger, nullable=False, default=0),
+    Column("advance_drawn_minor", BigInteger, nullable=False, default=0),
+    Column("advance_reserved_minor", BigInteger, nullable=False, default=0),
+    Column("advance_refunded_minor", BigInteger, nullable=False, default=0),
+    Column("advance_available_minor", BigInteger, nullable=False, default=0),
+    Index("ix_engagement_accounts_org", "organization_id"),
 )
 
 credit_note_lines = Table(

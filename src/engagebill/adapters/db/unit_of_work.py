@@ -20,6 +20,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine
 
 from engagebill.adapters.db.access import SqlApiKeys, SqlIdempotency, SqlLinks
+from engagebill.adapters.db.accounts import SqlEngagementAccounts
 from engagebill.adapters.db.calendar_feeds import SqlCalendarFeeds
 from engagebill.adapters.db.invoice_templates import SqlInvoiceTemplates
 from engagebill.adapters.db.invoices import SqlCreditNotes, SqlInvoices
@@ -80,6 +81,10 @@ class SqlUnitOfWork:
     @cached_property
     def credit_notes(self) -> SqlCreditNotes:
         return SqlCreditNotes(self.conn)
+
+    @cached_property
+    def accounts(self) -> SqlEngagementAccounts:
+        return SqlEngagementAccounts(self.conn)
 
     @cached_property
     def numbers(self) -> SqlNumberSeries:

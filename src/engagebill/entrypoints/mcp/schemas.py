@@ -15,9 +15,9 @@ from typing import Annotated
 
 from pydantic import Field
 
-from engagebill.domain.advances import AdvanceBalance
 from engagebill.domain.billing import PlannedInvoice
 from engagebill.domain.credit_notes import CreditNote
+from engagebill.domain.engagement_account import AdvanceFigures
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.invoices import Invoice, InvoiceLine, PoRef, Totals
 from engagebill.domain.parties import Client
@@ -719,19 +719,23 @@ class AdvanceBalanceOut(Model):
     engagement_id: str
     as_of: date | None = Field(description="None: everything issued so far")
     invoiced: MoneyOut = Field(description="Net of the advance invoices issued")
-    used: MoneyOut = Field(description="Net drawn down by invoiced work")
+    used: MoneyOut = Field(description="Net drawn by issued invoices or reserved by drafts")
+    drawn: MoneyOut = Field(description="Net drawn by issued invoices")
+    reserved: MoneyOut = Field(description="Net reserved by drafts of any date")
     refunded: MoneyOut = Field(description="Net refunded by credit notes")
-    available: MoneyOut
+    available: MoneyOut = Field(description="invoiced - drawn - reserved - refunded; never < 0")
 
 
 def advance_balance_out(
-    engagement_id: str, as_of: date | None, balance: AdvanceBalance
+    engagement_id: str, as_of: date | None, balance: AdvanceFigures
 ) -> AdvanceBalanceOut:
     return AdvanceBalanceOut(
         engagement_id=engagement_id,
         as_of=as_of,
         invoiced=money(balance.invoiced),
         used=money(balance.used),
+        drawn=money(balance.drawn),
+        reserved=money(balance.reserved),
         refunded=money(balance.refunded),
         available=money(balance.available),
     )

@@ -126,9 +126,11 @@ class AdvanceBalanceOut(Model):
     engagement_id: str
     as_of: date | None
     invoiced: MoneyOut = Field(description="Net of advance invoices issued")
-    used: MoneyOut = Field(description="Net drawn by invoices (drafts reserve theirs)")
+    used: MoneyOut = Field(description="Net drawn by invoices or reserved by drafts")
+    drawn: MoneyOut = Field(description="Net drawn by issued invoices")
+    reserved: MoneyOut = Field(description="Net reserved by drafts of any date")
     refunded: MoneyOut = Field(description="Net of credit notes against advance invoices")
-    available: MoneyOut
+    available: MoneyOut = Field(description="invoiced - drawn - reserved - refunded; never < 0")
 
 
 # --- schedules -------------------------------------------------------------------------------
@@ -259,6 +261,8 @@ def advance_balance(
         as_of=as_of,
         invoiced=money(balance.invoiced),
         used=money(balance.used),
+        drawn=money(balance.drawn),
+        reserved=money(balance.reserved),
         refunded=money(balance.refunded),
         available=money(balance.available),
     )
