@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from engagebill.domain.advances import AdvanceBalance
+from engagebill.domain.engagement_account import AdvanceFigures as AdvanceBalance
 from engagebill.domain.errors import Conflict, InvalidTransition, RuleViolation
 from engagebill.domain.invoices import Invoice, InvoiceKind
 from engagebill.domain.lifecycle import InvoiceState

@@ -1,14 +1,22 @@
-"""Output shapes shared by every machine interface (REST API, MCP): money as a decimal string
-with its currency, coded warnings, work items, milestones and quotes. One definition, so both
-speak the same JSON."""
+"""Output shapes shared by every machine interface (REST API, MCP, the CLI's ``--json``): money
+as a decimal string with its currency, coded warnings, work items, milestones, quotes, an
+invoice's position and the engagement account. One definition, so all speak the same JSON."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engagebill.domain.engagement_account import (
+    AccountTotals,
+    AdvanceFigures,
+    EngagementAccount,
+    InvoicePosition,
+)
+from engagebill.domain.invoices import InvoiceKind
 from engagebill.domain.money import Money
 from engagebill.domain.purchase_orders import Warning
 from engagebill.domain.quotes import Milestone, Quote, QuoteItem, QuoteVersion
@@ -191,4 +199,143 @@ def quote_out(detail: QuoteDetail) -> QuoteOut:
         declined_reason=quote.declined_reason,
         milestones=[milestone_out(m) for m in detail.milestones],
         work_items=[work_item_out(w) for w in detail.work_items],
+    )
+
+
+# --- the engagement account ------------------------------------------------------------------
+# An invoice's position (``domain.engagement_account.InvoicePosition``), as every invoice
+# output carries it: the same names and meanings on every surface.
+PAYMENT_STATUS = "unpaid, partially_paid, paid, overpaid, or void (a void invoice asks nothing)"
+Gross = Annotated[MoneyOut, Field(description="What the invoice is worth, VAT included")]
+Drawn = Annotated[
+    MoneyOut,
+    Field(
+        description="Gross still settled by the advance: its prepaid amount (BT-113) less what "
+        "its credit notes gave back to the advance"
+    ),
+]
+Credited = Annotated[MoneyOut, Field(description="Gross of its credit notes")]
+Paid = Annotated[MoneyOut, Field(description="Payments received")]
+Outstanding = Annotated[
+    MoneyOut,
+    Field(description="What the client still owes: gross - drawn - credited - paid, never < 0"),
+]
+CreditBalance = Annotated[
+    MoneyOut, Field(description="What the client paid beyond what the invoice asks: refundable")
+]
+PaymentStatusText = Annotated[str, Field(description=PAYMENT_STATUS)]
+
+
+def position_fields(position: InvoicePosition) -> dict[str, Any]:
+    """The position as keyword arguments of an invoice output: gross, drawn, credited, paid,
+    outstanding, credit_balance and payment_status."""
+    return {
+        "gross": money(position.gross),
+        "drawn": money(position.drawn),
+        "credited": money(position.credited),
+        "paid": money(position.paid),
+        "outstanding": money(position.outstanding),
+        "credit_balance": money(position.credit_balance),
+        "payment_status": position.status.value,
+    }
+
+
+class AdvanceFiguresOut(Model):
+    """The engagement's advance, in net amounts."""
+
+    invoiced: MoneyOut = Field(description="Net of the advance invoices issued")
+    drawn: MoneyOut = Field(
+        description="Net drawn by issued invoices, less what their credit notes gave back"
+    )
+    reserved: MoneyOut = Field(description="Net reserved by drafts of any date")
+    used: MoneyOut = Field(description="drawn + reserved")
+    refunded: MoneyOut = Field(description="Net of credit notes against advance invoices")
+    available: MoneyOut = Field(description="invoiced - drawn - reserved - refunded; never < 0")
+
+
+def advance_figures_out(advance: AdvanceFigures) -> AdvanceFiguresOut:
+    return AdvanceFiguresOut(
+        invoiced=money(advance.invoiced),
+        drawn=money(advance.drawn),
+        reserved=money(advance.reserved),
+        used=money(advance.used),
+        refunded=money(advance.refunded),
+        available=money(advance.available),
+    )
+
+
+class AccountTotalsOut(Model):
+    """The engagement's issued invoices summed (gross, as the client reads them)."""
+
+    invoiced: MoneyOut
+    drawn: MoneyOut
+    credited: MoneyOut
+    paid: MoneyOut
+    outstanding: MoneyOut
+    credit_balance: MoneyOut
+
+
+def account_totals_out(totals: AccountTotals) -> AccountTotalsOut:
+    return AccountTotalsOut(
+        invoiced=money(totals.invoiced),
+        drawn=money(totals.drawn),
+        credited=money(totals.credited),
+        paid=money(totals.paid),
+        outstanding=money(totals.outstanding),
+        credit_balance=money(totals.credit_balance),
+    )
+
+
+class AccountInvoiceOut(Model):
+    id: str
+    number: str | None
+    kind: str = Field(description="standard, or advance (tops the advance up)")
+    state: str
+    issue_date: date
+    gross: Gross
+    drawn: Drawn
+    credited: Credited
+    paid: Paid
+    outstanding: Outstanding
+    credit_balance: CreditBalance
+    payment_status: PaymentStatusText
+
+
+class EngagementAccountOut(Model):
+    engagement_id: str
+    currency: str
+    advance: AdvanceFiguresOut
+    totals: AccountTotalsOut = Field(description="Over the issued invoices (void included)")
+    invoices: list[AccountInvoiceOut] = Field(
+        description="Every issued invoice (void included), oldest first"
+    )
+
+
+def account_invoice_out(account: EngagementAccount, invoice_id: str) -> AccountInvoiceOut:
+    invoice = account.invoices[invoice_id]
+    position = account.position(invoice_id)
+    return AccountInvoiceOut(
+        id=invoice.id,
+        number=invoice.number,
+        kind=(InvoiceKind.ADVANCE if invoice.advance else InvoiceKind.STANDARD).value,
+        state=invoice.state.value,
+        issue_date=invoice.issue_date,
+        **position_fields(position),
+    )
+
+
+def issued_invoices(account: EngagementAccount) -> list[str]:
+    """The ids of the account's issued invoices (void included), oldest first."""
+    issued = [i for i in account.invoices.values() if i.issued]
+    issued.sort(key=lambda i: (i.issue_date, i.number or "", i.id))
+    return [i.id for i in issued]
+
+
+def engagement_account_out(account: EngagementAccount) -> EngagementAccountOut:
+    return EngagementAccountOut(
+        engagement_id=account.engagement_id,
+        currency=account.currency,
+        advance=advance_figures_out(account.advance),
+        totals=account_totals_out(account.totals),
+        invoices=[account_invoice_out(account, i) for i in issued_invoices(account)],
     )

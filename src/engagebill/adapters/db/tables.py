@@ -183,6 +183,7 @@ invoices = Table(
     Column("billing_key", String(200), nullable=True),
     Column("approved_by", String(200), nullable=False, default=""),
     Column("change_request", Text, nullable=False, default=""),
+    Column("credited_minor", BigInteger, nullable=False, default=0),
     Column("credited_net_minor", BigInteger, nullable=False, default=0),
     # Caches of its credit notes (gross, net, and the gross they gave back to the advance);
     # verify recomputes them from the credit notes.

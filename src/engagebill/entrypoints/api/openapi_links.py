@@ -148,6 +148,11 @@ LINKS: Links = {
             "GET /engagements/{engagement_id}/advance-balance",
             path={"engagement_id": "/id"},
         ),
+        Link(
+            "GetEngagementAccount",
+            "GET /engagements/{engagement_id}/account",
+            path={"engagement_id": "/id"},
+        ),
         Link("ListInvoices", "GET /invoices", query={"engagement_id": "/id"}),
         Link("CreateQuote", "POST /quotes", body={"engagement_id": "/id"}),
         Link("RecordWorkItem", "POST /work-items", body={"engagement_id": "/id"}),
@@ -196,6 +201,11 @@ LINKS: Links = {
             "GET /engagements/{engagement_id}/advance-balance",
             path={"engagement_id": "/engagement_id"},
         ),
+        Link(
+            "GetEngagementAccount",
+            "GET /engagements/{engagement_id}/account",
+            path={"engagement_id": "/engagement_id"},
+        ),
     ),
     # A run's first created invoice stands for all of them.
     ("POST /billing-runs", "200"): _invoice("/created/0/id", "GetInvoice", "SendInvoice"),
@@ -210,18 +220,26 @@ LINKS: Links = {
     ("PATCH /invoices/{invoice_id}", "200"): _invoice(
         "/invoice/id", "GetInvoice", "EditDraftInvoice", "SendInvoice"
     ),
-    ("POST /invoices/{invoice_id}/send", "200"): _invoice(
-        "/invoice/id",
-        "GetInvoice",
-        "GetInvoiceEvents",
-        "RequestChange",
-        "ApproveInvoice",
-        "AmendInvoice",
-        "RecordPayment",
-        "LockInvoice",
-        "CreditInvoice",
-        "GetInvoiceEInvoice",
-        "GetInvoicePdf",
+    ("POST /invoices/{invoice_id}/send", "200"): (
+        *_invoice(
+            "/invoice/id",
+            "GetInvoice",
+            "GetInvoiceEvents",
+            "RequestChange",
+            "ApproveInvoice",
+            "AmendInvoice",
+            "RecordPayment",
+            "LockInvoice",
+            "CreditInvoice",
+            "GetInvoiceEInvoice",
+            "GetInvoicePdf",
+        ),
+        # Sending draws on the engagement's advance, or tops it up.
+        Link(
+            "GetEngagementAccount",
+            "GET /engagements/{engagement_id}/account",
+            path={"engagement_id": "/invoice/engagement_id"},
+        ),
     ),
     ("POST /invoices/{invoice_id}/change-requests", "200"): _invoice(
         "/id", "GetInvoice", "ReviseInvoice", "CreditInvoice"

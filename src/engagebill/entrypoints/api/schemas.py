@@ -13,10 +13,18 @@ from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.invoices import Invoice, InvoiceLine, PartySnapshot, Totals
 
 # Shared with every machine interface; re-exported for this interface's modules.
+from engagebill.entrypoints.outputs import CreditBalance as CreditBalance
+from engagebill.entrypoints.outputs import Credited as Credited
+from engagebill.entrypoints.outputs import Drawn as Drawn
+from engagebill.entrypoints.outputs import Gross as Gross
 from engagebill.entrypoints.outputs import Model as Model
 from engagebill.entrypoints.outputs import MoneyOut as MoneyOut
+from engagebill.entrypoints.outputs import Outstanding as Outstanding
+from engagebill.entrypoints.outputs import Paid as Paid
+from engagebill.entrypoints.outputs import PaymentStatusText as PaymentStatusText
 from engagebill.entrypoints.outputs import WarningOut as WarningOut
 from engagebill.entrypoints.outputs import money as money
+from engagebill.entrypoints.outputs import position_fields as position_fields
 from engagebill.entrypoints.outputs import warnings_out as warnings_out
 from engagebill.services.lines import LineInput
 from engagebill.services.quotes import QuoteItemInput
@@ -210,7 +218,7 @@ class InvoiceOut(Model):
     number: str | None
     version: int
     state: str
-    payment_status: str
+    payment_status: PaymentStatusText
     kind: str
     client_id: str
     engagement_id: str
@@ -223,9 +231,12 @@ class InvoiceOut(Model):
     seller: PartyOut | None
     lines: list[LineOut]
     totals: TotalsOut
-    paid: MoneyOut
-    credited: MoneyOut
-    outstanding: MoneyOut
+    gross: Gross
+    drawn: Drawn
+    credited: Credited
+    paid: Paid
+    outstanding: Outstanding
+    credit_balance: CreditBalance
     approved_by: str
     change_request: str
     billing_key: str | None
@@ -244,7 +255,6 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
         number=invoice.number,
         version=invoice.version,
         state=invoice.state.value,
-        payment_status=invoice.payment_status.value,
         kind=invoice.kind.value,
         client_id=invoice.client_id,
         engagement_id=invoice.engagement_id,
@@ -257,9 +267,7 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
         seller=party_out(current.seller),
         lines=[line_out(ln) for ln in current.lines],
         totals=totals_out(invoice.totals()),
-        paid=money(invoice.paid_total),
-        credited=money(invoice.credited_total),
-        outstanding=money(invoice.outstanding),
+        **position_fields(invoice.position),
         approved_by=invoice.approved_by,
         change_request=invoice.change_request,
         billing_key=invoice.billing_key,
@@ -312,10 +320,19 @@ class CreditNoteOut(Model):
     reason: str
     lines: list[LineOut]
     totals: TotalsOut
+    gross: MoneyOut = Field(description="What the credit note takes off the invoice, VAT included")
+    prepaid: MoneyOut = Field(
+        description="What of it went back to the engagement's advance (EN 16931 BT-113)"
+    )
+    payable: MoneyOut = Field(
+        description="gross - prepaid: its amount due (BT-115), taken off what the client owes, "
+        "or refundable where they had paid"
+    )
     created_at: datetime
 
 
 def credit_note_out(note: CreditNote) -> CreditNoteOut:
+    totals = note.totals()
     return CreditNoteOut(
         id=note.id,
         number=note.number,
@@ -325,7 +342,10 @@ def credit_note_out(note: CreditNote) -> CreditNoteOut:
         issue_date=note.issue_date,
         reason=note.reason,
         lines=[line_out(ln) for ln in note.lines],
-        totals=totals_out(note.totals()),
+        totals=totals_out(totals),
+        gross=money(totals.gross),
+        prepaid=money(totals.prepaid),
+        payable=money(totals.gross - totals.prepaid),
         created_at=note.created_at,
     )
 

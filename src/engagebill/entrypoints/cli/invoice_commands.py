@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from engagebill.domain.engagement_account import InvoicePosition
 from engagebill.domain.errors import ValidationError
 from engagebill.domain.invoices import Invoice
 from engagebill.domain.lifecycle import InvoiceState
@@ -36,6 +37,18 @@ def _summary(invoice: Invoice) -> str:
     return (
         f"{number} v{invoice.version} {invoice.state.value} {totals.gross.format()} [{invoice.id}]"
     )
+
+
+def position_lines(position: InvoicePosition) -> list[str]:
+    """An invoice's place in the engagement account, as ``invoice show`` prints it."""
+    lines = [
+        f"gross {position.gross.format()}  drawn from advance {position.drawn.format()}  "
+        f"credited {position.credited.format()}  paid {position.paid.format()}  "
+        f"outstanding {position.outstanding.format()}"
+    ]
+    if not position.credit_balance.is_zero():
+        lines.append(f"credit balance {position.credit_balance.format()} (refundable)")
+    return lines
 
 
 def _warn(warnings: list[Any]) -> None:
@@ -230,10 +243,11 @@ def invoice_show(invoice_id: Annotated[str, typer.Argument()], org: Org = None) 
             markup=False,
         )
     console.print(
-        f"net {totals.net.format()}  VAT {totals.vat.format()}  "
-        f"gross {totals.gross.format()}  outstanding {inv.outstanding.format()}",
+        f"net {totals.net.format()}  VAT {totals.vat.format()}  gross {totals.gross.format()}",
         markup=False,
     )
+    for words in position_lines(inv.position):
+        console.print(words, markup=False)
     for event in detail.events:
         console.print(f"  {event.occurred_at}  #{event.seq} {event.kind}", markup=False)
 

@@ -26,7 +26,7 @@ from engagebill.entrypoints.cli.setup_commands import (
 from engagebill.entrypoints.cli.user_commands import users_app
 from engagebill.entrypoints.cli.webhook_commands import webhook_app
 from engagebill.entrypoints.cli.work_commands import work_app
-from engagebill.services.audit import verify_chains
+from engagebill.services.audit import verify_accounts, verify_chains
 
 app = typer.Typer(
     name="engagebill",
@@ -89,8 +89,12 @@ def db_upgrade() -> None:
 @app.command("verify")
 @handle_errors
 def verify(org: Annotated[str | None, typer.Option(help="Only this organization")] = None) -> None:
-    """Recompute every event chain and name the first broken event."""
-    reports = verify_chains(state.app().ctx, organization_id=org)
+    """Recompute every event chain and name the first broken event; recompute every
+    engagement's account and name each stored figure that disagrees with the documents.
+
+    Exits 9 when a chain is broken, else 10 when a stored figure disagrees."""
+    ctx = state.app().ctx
+    reports = verify_chains(ctx, organization_id=org)
     table = Table("organization", "events", "result")
     broken = False
     for report in reports:
@@ -104,6 +108,32 @@ def verify(org: Annotated[str | None, typer.Option(help="Only this organization"
                 f"BROKEN at event {report.broken.seq}: {report.broken.reason}",
             )
     console.print(table)
+
+    accounts = verify_accounts(ctx, organization_id=org)
+    summary = Table("organization", "engagements", "invoices", "accounts")
+    found = Table("organization", "document", "id", "figure", "stored", "recomputed")
+    for account in accounts:
+        problems = len(account.mismatches) + len(account.rule_breaks)
+        summary.add_row(
+            account.organization_id,
+            str(account.engagements),
+            str(account.invoices),
+            "ok" if account.ok else f"{problems} DISAGREE",
+        )
+        for m in account.mismatches:
+            stored = "missing" if m.stored is None else str(m.stored)
+            found.add_row(
+                account.organization_id, m.subject, m.id, m.figure, stored, str(m.recomputed)
+            )
+        for b in account.rule_breaks:
+            found.add_row(
+                account.organization_id, "engagement", b.engagement_id, b.code, "", b.message
+            )
+    console.print(summary)
+    disagree = [a for a in accounts if not a.ok]
+    if disagree:
+        console.print(found)
+
     if broken:
         first = next(r for r in reports if r.broken is not None)
         assert first.broken is not None
@@ -112,7 +142,18 @@ def verify(org: Annotated[str | None, typer.Option(help="Only this organization"
             f"{first.broken.seq}: {first.broken.reason} [events.chain_broken]",
             markup=False,
         )
+    if disagree:
+        count = sum(len(a.mismatches) + len(a.rule_breaks) for a in disagree)
+        err_console.print(
+            f"error: {count} stored figure(s) of "
+            f"{', '.join(a.organization_id for a in disagree)} disagree with the issued "
+            "documents [accounts.mismatch]",
+            markup=False,
+        )
+    if broken:
         raise typer.Exit(9)
+    if disagree:
+        raise typer.Exit(10)
 
 
 def main() -> None:

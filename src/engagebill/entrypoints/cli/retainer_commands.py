@@ -187,7 +187,8 @@ def retainer_balance(
     org: Org = None,
     json_output: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """The advance as of a date: invoiced, used, available, and the actuals behind them."""
+    """The advance as of a date: invoiced, used (drawn and reserved), available, and the
+    actuals behind them."""
     ctx = state.app().ctx
     ledger = advances.advance_ledger(
         ctx,
@@ -204,6 +205,8 @@ def retainer_balance(
                 "currency": balance.currency,
                 "invoiced": balance.invoiced.decimal_string(),
                 "used": balance.used.decimal_string(),
+                "drawn": balance.drawn.decimal_string(),
+                "reserved": balance.reserved.decimal_string(),
                 "refunded": balance.refunded.decimal_string(),
                 "available": balance.available.decimal_string(),
                 "entries": [
@@ -222,7 +225,8 @@ def retainer_balance(
         return
     console.print(
         f"as of {ledger.as_of.isoformat()}: invoiced {balance.invoiced.format()}  "
-        f"used {balance.used.format()}  refunded {balance.refunded.format()}  "
+        f"used {balance.used.format()} (drawn {balance.drawn.format()}, reserved "
+        f"{balance.reserved.format()})  refunded {balance.refunded.format()}  "
         f"available {balance.available.format()}",
         markup=False,
     )

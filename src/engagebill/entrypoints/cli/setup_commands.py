@@ -14,7 +14,9 @@ from engagebill.entrypoints.cli.common import (
     print_json,
     state,
 )
+from engagebill.entrypoints.outputs import engagement_account_out, issued_invoices
 from engagebill.services import delivery, parties
+from engagebill.services.engagement_account import engagement_account
 
 org_app = typer.Typer(help="Organizations: the agency that bills.", no_args_is_help=True)
 client_app = typer.Typer(
@@ -264,6 +266,51 @@ def engagement_list(
     for e in engagements:
         table.add_row(e.id, e.name, e.kind.value, e.currency, str(e.terms))
     console.print(table)
+
+
+@engagement_app.command("account")
+@handle_errors
+def engagement_account_show(
+    engagement_id: Annotated[str, typer.Argument(help="Engagement id")],
+    org: Org = None,
+    json_output: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The engagement's account: the advance (invoiced, drawn, reserved, refunded, available;
+    net) and each issued invoice's gross, drawn, credited, paid and outstanding (gross)."""
+    account = engagement_account(
+        state.app().ctx, organization_id=state.organization_id(org), engagement_id=engagement_id
+    )
+    if json_output:
+        print_json(engagement_account_out(account).model_dump(mode="json"))
+        return
+    advance = account.advance
+    console.print(
+        f"advance (net): invoiced {advance.invoiced.format()}  drawn {advance.drawn.format()}  "
+        f"reserved {advance.reserved.format()}  used {advance.used.format()}  "
+        f"refunded {advance.refunded.format()}  available {advance.available.format()}",
+        markup=False,
+    )
+    for invoice_id in issued_invoices(account):
+        invoice, position = account.invoices[invoice_id], account.position(invoice_id)
+        kind = " (advance)" if invoice.advance else ""
+        credit = position.credit_balance
+        refundable = "" if credit.is_zero() else f"  credit balance {credit.format()}"
+        console.print(
+            f"{invoice.number or '-'}{kind} {invoice.issue_date.isoformat()} "
+            f"{invoice.state.value}, {position.status.value}: "
+            f"gross {position.gross.format()}  drawn {position.drawn.format()}  "
+            f"credited {position.credited.format()}  paid {position.paid.format()}  "
+            f"outstanding {position.outstanding.format()}{refundable} [{invoice_id}]",
+            markup=False,
+        )
+    totals = account.totals
+    console.print(
+        f"issued invoices (gross): invoiced {totals.invoiced.format()}  "
+        f"drawn {totals.drawn.format()}  credited {totals.credited.format()}  "
+        f"paid {totals.paid.format()}  outstanding {totals.outstanding.format()}  "
+        f"credit balance {totals.credit_balance.format()}",
+        markup=False,
+    )
 
 
 @po_app.command("create")

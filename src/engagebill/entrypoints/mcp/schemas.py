@@ -25,15 +25,25 @@ from engagebill.entrypoints.api.schemas import Day, Decimalish
 from engagebill.entrypoints.api.schemas import QuoteItems as QuoteItems
 
 # Shared with every machine interface; re-exported for this interface's modules.
+from engagebill.entrypoints.outputs import CreditBalance as CreditBalance
+from engagebill.entrypoints.outputs import Credited as Credited
+from engagebill.entrypoints.outputs import Drawn as Drawn
+from engagebill.entrypoints.outputs import EngagementAccountOut as EngagementAccountOut
+from engagebill.entrypoints.outputs import Gross as Gross
 from engagebill.entrypoints.outputs import MilestoneOut as MilestoneOut
 from engagebill.entrypoints.outputs import Model as Model
 from engagebill.entrypoints.outputs import MoneyOut as MoneyOut
+from engagebill.entrypoints.outputs import Outstanding as Outstanding
+from engagebill.entrypoints.outputs import Paid as Paid
+from engagebill.entrypoints.outputs import PaymentStatusText as PaymentStatusText
 from engagebill.entrypoints.outputs import QuoteOut as QuoteOut
 from engagebill.entrypoints.outputs import QuoteSummaryOut as QuoteSummaryOut
 from engagebill.entrypoints.outputs import WarningOut as WarningOut
 from engagebill.entrypoints.outputs import WorkItemOut as WorkItemOut
+from engagebill.entrypoints.outputs import engagement_account_out as engagement_account_out
 from engagebill.entrypoints.outputs import milestone_out as milestone_out
 from engagebill.entrypoints.outputs import money as money
+from engagebill.entrypoints.outputs import position_fields as position_fields
 from engagebill.entrypoints.outputs import quote_out as quote_out
 from engagebill.entrypoints.outputs import quote_summary_out as quote_summary_out
 from engagebill.entrypoints.outputs import warnings_out as warnings_out
@@ -400,7 +410,7 @@ class InvoiceOut(Model):
     number: str | None = Field(description="None while the invoice is a draft")
     version: int
     state: str
-    payment_status: str
+    payment_status: PaymentStatusText
     kind: str
     client_id: str
     engagement_id: str
@@ -411,9 +421,12 @@ class InvoiceOut(Model):
     notes: str
     lines: list[LineOut]
     totals: TotalsOut
-    paid: MoneyOut
-    credited: MoneyOut
-    outstanding: MoneyOut
+    gross: Gross
+    drawn: Drawn
+    credited: Credited
+    paid: Paid
+    outstanding: Outstanding
+    credit_balance: CreditBalance
     sent_at: datetime | None
 
 
@@ -424,7 +437,6 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
         number=invoice.number,
         version=invoice.version,
         state=invoice.state.value,
-        payment_status=invoice.payment_status.value,
         kind=invoice.kind.value,
         client_id=invoice.client_id,
         engagement_id=invoice.engagement_id,
@@ -435,9 +447,7 @@ def invoice_out(invoice: Invoice) -> InvoiceOut:
         notes=current.notes,
         lines=[line_out(ln) for ln in current.lines],
         totals=totals_out(invoice.totals()),
-        paid=money(invoice.paid_total),
-        credited=money(invoice.credited_total),
-        outstanding=money(invoice.outstanding),
+        **position_fields(invoice.position),
         sent_at=invoice.sent_at,
     )
 
@@ -497,9 +507,13 @@ class InvoiceSummaryOut(Model):
     po_number: str | None
     issue_date: date
     due_date: date
-    gross: MoneyOut
-    paid: MoneyOut
-    credited: MoneyOut
+    gross: Gross
+    drawn: Drawn
+    credited: Credited
+    paid: Paid
+    outstanding: Outstanding
+    credit_balance: CreditBalance
+    payment_status: PaymentStatusText
     sent_at: datetime | None
 
 
@@ -520,9 +534,7 @@ def summary_out(row: InvoiceSummary) -> InvoiceSummaryOut:
         po_number=row.po_number,
         issue_date=row.issue_date,
         due_date=row.due_date,
-        gross=money(row.gross),
-        paid=money(row.paid),
-        credited=money(row.credited),
+        **position_fields(row.position),
         sent_at=row.sent_at,
     )
 
@@ -536,10 +548,17 @@ class CreditNoteOut(Model):
     reason: str
     lines: list[LineOut]
     totals: TotalsOut
+    gross: MoneyOut = Field(description="What it takes off the invoice, VAT included")
+    prepaid: MoneyOut = Field(description="What of it went back to the engagement's advance")
+    payable: MoneyOut = Field(
+        description="gross - prepaid: taken off what the client owes, or refundable where "
+        "they had paid"
+    )
     invoice_state: str = Field(description="The credited invoice's state now (void if in full)")
 
 
 def credit_note_out(note: CreditNote, *, invoice_state: str) -> CreditNoteOut:
+    totals = note.totals()
     return CreditNoteOut(
         id=note.id,
         number=note.number,
@@ -548,7 +567,10 @@ def credit_note_out(note: CreditNote, *, invoice_state: str) -> CreditNoteOut:
         issue_date=note.issue_date,
         reason=note.reason,
         lines=[line_out(ln) for ln in note.lines],
-        totals=totals_out(note.totals()),
+        totals=totals_out(totals),
+        gross=money(totals.gross),
+        prepaid=money(totals.prepaid),
+        payable=money(totals.gross - totals.prepaid),
         invoice_state=invoice_state,
     )
 

@@ -51,6 +51,7 @@ from engagebill.entrypoints.mcp.schemas import (
     ClientsOut,
     CreditNoteOut,
     DraftOut,
+    EngagementAccountOut,
     EngagementId,
     EngagementsOut,
     IdempotencyKey,
@@ -86,6 +87,7 @@ from engagebill.entrypoints.mcp.schemas import (
     client_lifecycle_out,
     client_out,
     credit_note_out,
+    engagement_account_out,
     engagement_out,
     invoice_out,
     link_recipient_out,
@@ -108,6 +110,7 @@ from engagebill.services import (
     settlement,
     work,
 )
+from engagebill.services.engagement_account import engagement_account
 from engagebill.services.invoicing import UNSET
 from engagebill.services.links import IssuedLink
 from engagebill.services.ports import Context, InvoiceFilter
@@ -121,6 +124,8 @@ Start with find_clients and find_engagements; billing_plan says what goes out as
 them. Milestones are invoiced when signed off; out-of-scope work is recorded, approved in
 writing, and billed on a change-order invoice. Invoices have a number only once sent. Quotes
 are drafted and sent here; only the client accepts one, by typing their name on their link.
+engagement_account gives an engagement's advance and, per issued invoice, its gross, drawn
+(settled by the advance), credited, paid and outstanding amounts.
 Money is a decimal string with a currency. A refused call is a tool error that starts with a
 stable code, e.g. "invoice.not_sendable: ...". Give write tools an idempotency_key when a
 retry must not do the work twice.
@@ -840,6 +845,19 @@ class Tools:
         )
         return advance_balance_out(engagement_id, as_of, balance)
 
+    def engagement_account(
+        self, call: CallContext, engagement_id: EngagementId
+    ) -> EngagementAccountOut:
+        """An engagement's account, from what was issued: the advance (invoiced, drawn by
+        issued invoices, reserved by drafts, used, refunded, available; net), the issued
+        invoices' totals, and per issued invoice its gross, what the advance settles of it
+        (drawn), credited, paid, outstanding and credit balance (gross)."""
+        return engagement_account_out(
+            engagement_account(
+                self.ctx, organization_id=self._organization(call), engagement_id=engagement_id
+            )
+        )
+
 
 def _po_choice(purchase_order_id: str | None, *, remove: bool, keep: object) -> str | object | None:
     """The ``purchase_order_id`` argument of the invoicing use cases: a PO, None for no PO, or
@@ -879,6 +897,7 @@ TOOLS: dict[str, ToolAnnotations] = {
     "chase_list": READ,
     "revenue_report": READ,
     "advance_balance": READ,
+    "engagement_account": READ,
 }
 
 

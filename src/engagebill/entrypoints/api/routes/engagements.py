@@ -1,6 +1,7 @@
 """/engagements: one billable agreement with a client (retainer, fixed price, or time and
 material), and one invoice stream. Its POs are at /engagements/{id}/purchase-orders, its
-advance balance at /engagements/{id}/advance-balance."""
+advance balance at /engagements/{id}/advance-balance, and its account (the advance, and every
+issued invoice's gross, drawn, credited, paid and outstanding) at /engagements/{id}/account."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from engagebill.domain.engagements import Engagement, EngagementKind, RetainerMo
 from engagebill.entrypoints.api import pagination
 from engagebill.entrypoints.api.deps import Ctx, Reader, Writer
 from engagebill.entrypoints.api.schemas import Decimalish, Model, Page
+from engagebill.entrypoints.outputs import EngagementAccountOut, engagement_account_out
 from engagebill.services import parties, queries
+from engagebill.services.engagement_account import engagement_account
 
 router = APIRouter(prefix="/engagements", tags=["engagements"])
 
@@ -127,4 +130,14 @@ def get_engagement(engagement_id: str, ctx: Ctx, key: Reader) -> EngagementOut:
         queries.get_engagement(
             ctx, organization_id=key.organization_id, engagement_id=engagement_id
         )
+    )
+
+
+@router.get("/{engagement_id}/account", response_model=EngagementAccountOut)
+def get_engagement_account(engagement_id: str, ctx: Ctx, key: Reader) -> EngagementAccountOut:
+    """The engagement's account, derived from its issued documents: the advance (invoiced,
+    drawn, reserved, used, refunded, available; net), the issued invoices' totals, and each
+    issued invoice's gross, drawn, credited, paid, outstanding and credit balance (gross)."""
+    return engagement_account_out(
+        engagement_account(ctx, organization_id=key.organization_id, engagement_id=engagement_id)
     )

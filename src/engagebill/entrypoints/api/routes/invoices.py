@@ -12,18 +12,24 @@ from engagebill.domain.lifecycle import InvoiceState
 from engagebill.entrypoints.api import pagination
 from engagebill.entrypoints.api.deps import Ctx, Reader, Writer
 from engagebill.entrypoints.api.schemas import (
+    CreditBalance,
+    Credited,
     CreditNoteOut,
     Day,
     Decimalish,
+    Drawn,
+    Gross,
     InvoiceOut,
     LineIn,
     Model,
-    MoneyOut,
+    Outstanding,
     Page,
+    Paid,
+    PaymentStatusText,
     WarningOut,
     credit_note_out,
     invoice_out,
-    money,
+    position_fields,
     warnings_out,
 )
 from engagebill.services import invoicing, queries, recipient, settlement
@@ -44,9 +50,13 @@ class InvoiceSummaryOut(Model):
     engagement_id: str
     engagement_name: str
     po_number: str | None
-    gross: MoneyOut
-    paid: MoneyOut
-    credited: MoneyOut
+    gross: Gross
+    drawn: Drawn
+    credited: Credited
+    paid: Paid
+    outstanding: Outstanding
+    credit_balance: CreditBalance
+    payment_status: PaymentStatusText
     issue_date: date
     due_date: date
     sent_at: datetime | None
@@ -64,9 +74,7 @@ def summary_out(row: InvoiceSummary) -> InvoiceSummaryOut:
         engagement_id=row.engagement_id,
         engagement_name=row.engagement_name,
         po_number=row.po_number,
-        gross=money(row.gross),
-        paid=money(row.paid),
-        credited=money(row.credited),
+        **position_fields(row.position),
         issue_date=row.issue_date,
         due_date=row.due_date,
         sent_at=row.sent_at,

@@ -1,10 +1,13 @@
-"""One engagement's page: its client, POs (usage against the ceiling, validity), invoices,
-and for an advance retainer the advance invoiced, used and available over time. A project's
-quotes are drafted here (``quote_routes``), its milestones signed off (and invoiced at once) or
-the client asked to sign them off through a link; out-of-scope work waiting for its written
-approval is approved here.
+"""One engagement's page: its client, POs (usage against the ceiling, validity), invoices with
+their gross, drawn, credited, paid and outstanding amounts, and for an advance the advance
+invoiced, drawn, reserved, refunded and available (an advance retainer's also over time). A
+project's quotes are drafted here (``quote_routes``), its milestones signed off (and invoiced
+at once) or the client asked to sign them off through a link; out-of-scope work waiting for its
+written approval is approved here.
 
-Reads ``services.engagement_overview``; the balance chart is drawn by ``charts``.
+Reads ``services.engagement_overview`` and the engagement account
+(``services.engagement_account``), whose figures every surface shows; the balance chart is
+drawn by ``charts``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from engagebill.entrypoints.web.agency import charts
 from engagebill.entrypoints.web.agency.pages import Outcome, act, protected_router, render
 from engagebill.entrypoints.web.agency.session import CurrentUser, context_of
 from engagebill.services import quotes, work
+from engagebill.services.engagement_account import engagement_account
 from engagebill.services.engagement_overview import EXPIRING_DAYS, engagement_overview
 from engagebill.services.invoice_views import invoice_row
 
@@ -69,6 +73,9 @@ def engagement_page(request: Request, signed_in: CurrentUser, engagement_id: str
         engagement_id=engagement.id,
         states=[WorkState.UNAPPROVED, WorkState.APPROVED],
     )
+    account = engagement_account(ctx, organization_id=organization_id, engagement_id=engagement.id)
+    # An advance retainer, or any engagement that was invoiced a one-off advance.
+    has_advance = overview.is_advance or any(i.advance for i in account.invoices.values())
     today = ctx.clock.today()
     return render(
         request,
@@ -77,6 +84,12 @@ def engagement_page(request: Request, signed_in: CurrentUser, engagement_id: str
         overview=overview,
         engagement=overview.engagement,
         rows={s.id: invoice_row(s, today, sent_at=s.sent_at) for s in overview.invoices},
+        account=account,
+        has_advance=has_advance,
+        positions={
+            s.id: account.position(s.id) if s.id in account.invoices else s.position
+            for s in overview.invoices
+        },
         expiring_days=EXPIRING_DAYS,
         chart=chart,
         milestones=milestones,

@@ -40,6 +40,7 @@ PAYMENT_LABELS: dict[PaymentStatus, str] = {
     PaymentStatus.PARTIALLY_PAID: "Partially paid",
     PaymentStatus.PAID: "Paid",
     PaymentStatus.OVERPAID: "Overpaid",
+    PaymentStatus.VOID: "Void (nothing to pay)",
 }
 
 STUCK_LABELS: dict[StuckReason, str] = {
