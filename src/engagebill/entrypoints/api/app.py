@@ -9,6 +9,7 @@ from engagebill.entrypoints.api import idempotency, openapi_links, problems
 from engagebill.entrypoints.api.deps import refuse_nul
 from engagebill.entrypoints.api.idempotency import IdempotencyMiddleware
 from engagebill.entrypoints.api.routes import (
+    advances,
     billing_runs,
     clients,
     credit_notes,
@@ -67,6 +68,7 @@ ROUTERS = [
     engagements,
     purchase_orders,
     retainers,
+    advances,
     quotes,
     milestones,
     work_items,
