@@ -3,9 +3,10 @@ operation takes.
 
 They describe the ways through the API (a client, then an engagement for it, a draft invoice
 on the engagement, edits, sending, the recipient's answers, payments and credit notes; POs,
-retainer schedules, advances, quotes, milestones and work items on an engagement) in the
-published document, as OpenAPI 3.1 Link Objects on 200/201 responses, so that a client, a code
-generator or a stateful test can follow them without guessing ids.
+retainer schedules, advances (invoiced, drawn on by drafts, refunded), the engagement's
+account, quotes, milestones and work items on an engagement) in the published document, as
+OpenAPI 3.1 Link Objects on 200/201 responses, so that a client, a code generator or a
+stateful test can follow them without guessing ids.
 
 Links are written here by method and path ("POST /invoices") and by JSON pointers into the
 source response's body; operationIds and runtime expressions are derived from the generated
@@ -57,6 +58,8 @@ INVOICE_STEPS = {
     "CreditInvoice": "POST /invoices/{invoice_id}/credit-notes",
     "GetInvoiceEInvoice": "GET /invoices/{invoice_id}/einvoice",
     "GetInvoicePdf": "GET /invoices/{invoice_id}/pdf",
+    "ApplyAdvance": "POST /invoices/{invoice_id}/advance/apply",
+    "DiscardAdvance": "POST /invoices/{invoice_id}/advance/discard",
 }
 
 
@@ -153,6 +156,11 @@ LINKS: Links = {
             "GET /engagements/{engagement_id}/account",
             path={"engagement_id": "/id"},
         ),
+        Link(
+            "RefundAdvance",
+            "POST /engagements/{engagement_id}/advance/refunds",
+            path={"engagement_id": "/id"},
+        ),
         Link("ListInvoices", "GET /invoices", query={"engagement_id": "/id"}),
         Link("CreateQuote", "POST /quotes", body={"engagement_id": "/id"}),
         Link("RecordWorkItem", "POST /work-items", body={"engagement_id": "/id"}),
@@ -196,6 +204,7 @@ LINKS: Links = {
     ),
     ("POST /advances", "201"): (
         Link("GetAdvance", "GET /advances/{advance_id}", path={"advance_id": "/id"}),
+        Link("InvoiceAdvance", "POST /advances/{advance_id}/invoice", path={"advance_id": "/id"}),
         Link(
             "GetAdvanceBalance",
             "GET /engagements/{engagement_id}/advance-balance",
@@ -206,9 +215,24 @@ LINKS: Links = {
             "GET /engagements/{engagement_id}/account",
             path={"engagement_id": "/engagement_id"},
         ),
+        Link(
+            "RefundAdvance",
+            "POST /engagements/{engagement_id}/advance/refunds",
+            path={"engagement_id": "/engagement_id"},
+        ),
     ),
-    # A run's first created invoice stands for all of them.
-    ("POST /billing-runs", "200"): _invoice("/created/0/id", "GetInvoice", "SendInvoice"),
+    ("POST /advances/{advance_id}/invoice", "201"): (
+        *_invoice("/id", "GetInvoice", "EditDraftInvoice", "SendInvoice"),
+        Link(
+            "GetEngagementAccount",
+            "GET /engagements/{engagement_id}/account",
+            path={"engagement_id": "/engagement_id"},
+        ),
+    ),
+    # A run's first created invoice stands for all of them; a draft may draw on the advance.
+    ("POST /billing-runs", "200"): _invoice(
+        "/created/0/id", "GetInvoice", "SendInvoice", "ApplyAdvance", "DiscardAdvance"
+    ),
     ("POST /invoices", "201"): _invoice(
         "/invoice/id",
         "GetInvoice",
@@ -216,9 +240,17 @@ LINKS: Links = {
         "EditDraftInvoice",
         "SendInvoice",
         "CreditInvoice",
+        "ApplyAdvance",
+        "DiscardAdvance",
     ),
     ("PATCH /invoices/{invoice_id}", "200"): _invoice(
         "/invoice/id", "GetInvoice", "EditDraftInvoice", "SendInvoice"
+    ),
+    ("POST /invoices/{invoice_id}/advance/apply", "200"): _invoice(
+        "/id", "GetInvoice", "EditDraftInvoice", "SendInvoice", "DiscardAdvance"
+    ),
+    ("POST /invoices/{invoice_id}/advance/discard", "200"): _invoice(
+        "/id", "GetInvoice", "EditDraftInvoice", "SendInvoice", "ApplyAdvance"
     ),
     ("POST /invoices/{invoice_id}/send", "200"): (
         *_invoice(

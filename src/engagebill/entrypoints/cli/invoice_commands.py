@@ -51,6 +51,19 @@ def position_lines(position: InvoicePosition) -> list[str]:
     return lines
 
 
+def position_json(position: InvoicePosition) -> dict[str, str]:
+    """An invoice's position for ``--json``: decimal strings in the invoice's currency."""
+    return {
+        "gross": position.gross.decimal_string(),
+        "drawn": position.drawn.decimal_string(),
+        "credited": position.credited.decimal_string(),
+        "paid": position.paid.decimal_string(),
+        "outstanding": position.outstanding.decimal_string(),
+        "credit_balance": position.credit_balance.decimal_string(),
+        "payment_status": position.status.value,
+    }
+
+
 def _warn(warnings: list[Any]) -> None:
     for warning in warnings:
         console.print(f"warning: {warning.message} [{warning.code}]", markup=False)
@@ -170,7 +183,7 @@ def invoice_list(
                         "engagement": r.engagement_name,
                         "po_number": r.po_number,
                         "currency": r.currency,
-                        "gross": r.gross.decimal_string(),
+                        **position_json(r.position),
                         "issue_date": r.issue_date.isoformat(),
                         "due_date": r.due_date.isoformat(),
                         "sent_at": r.sent_at.isoformat() if r.sent_at else None,
