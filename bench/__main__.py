@@ -34,6 +34,9 @@ BENCHMARKS: list[tuple[str, str, list[str], dict[str, tuple[str, str, bool]]]] =
         {
             "invoices_per_second": ("month-end run, invoices per second", "invoices/s", True),
             "run_seconds": ("month-end run, duration", "s", False),
+            "cpu_ms_per_invoice": ("month-end run, CPU of the process per invoice", "ms", False),
+            "statements_per_invoice": ("SQL statements per invoice", "", False),
+            "transactions": ("transactions committed", "", False),
             "created": ("invoices created", "", False),
             "rerun_seconds": ("re-run (creates nothing), duration", "s", False),
             "rerun_created": ("invoices created by the re-run", "", False),
@@ -48,6 +51,9 @@ BENCHMARKS: list[tuple[str, str, list[str], dict[str, tuple[str, str, bool]]]] =
         {
             "invoices_per_second": ("month-end run, invoices per second", "invoices/s", True),
             "run_seconds": ("month-end run, duration", "s", False),
+            "cpu_ms_per_invoice": ("month-end run, CPU of the process per invoice", "ms", False),
+            "statements_per_invoice": ("SQL statements per invoice", "", False),
+            "transactions": ("transactions committed", "", False),
             "created": ("invoices created", "", False),
             "rerun_seconds": ("re-run (creates nothing), duration", "s", False),
             "rerun_created": ("invoices created by the re-run", "", False),

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 
 from bench.scenario import AS_OF, seed_scenario
 from engagebill.adapters.db.migrate import upgrade
@@ -155,9 +155,24 @@ def main() -> None:
         planned = len(view.plan.invoices)
         lines = sum(len(p.lines) for p in view.plan.invoices)
         del view  # the run plans for itself; two plans alive at once is not the run's memory
-        started = time.perf_counter()
+        counts = {"statements": 0, "commits": 0}
+
+        def count_statement(*_: Any) -> None:
+            counts["statements"] += 1
+
+        def count_commit(*_: Any) -> None:
+            counts["commits"] += 1
+
+        event.listen(app.engine, "before_cursor_execute", count_statement)
+        event.listen(app.engine, "commit", count_commit)
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = billing_run.execute_run(app.ctx, organization_id=org, as_of=AS_OF)
         run_seconds = time.perf_counter() - started
+        # CPU of this process: on SQLite all of the run's work; on PostgreSQL the server's
+        # share is not in it.
+        run_cpu = time.process_time() - cpu_started
+        event.remove(app.engine, "before_cursor_execute", count_statement)
+        event.remove(app.engine, "commit", count_commit)
         started = time.perf_counter()
         again = billing_run.execute_run(app.ctx, organization_id=org, as_of=AS_OF)
         rerun_seconds = time.perf_counter() - started
@@ -177,6 +192,10 @@ def main() -> None:
                     "plan_seconds": round(plan_seconds, 2),
                     "run_seconds": round(run_seconds, 2),
                     "invoices_per_second": round(rate, 1),
+                    "run_cpu_seconds": round(run_cpu, 2),
+                    "cpu_ms_per_invoice": round(1000 * run_cpu / max(created, 1), 3),
+                    "statements_per_invoice": round(counts["statements"] / max(created, 1), 2),
+                    "transactions": counts["commits"],
                     "rerun_created": len(again.created),
                     "rerun_seconds": round(rerun_seconds, 2),
                     "peak_rss_mb": round(peak_mb, 1),

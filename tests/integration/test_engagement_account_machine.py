@@ -132,7 +132,8 @@ class AccountMachine(RuleBasedStateMachine):
         try:
             return action()
         except DomainError as refused:
-            assert refused.code in EXPECTED, (refused.code, refused.message)
+            if refused.code not in EXPECTED:
+                raise AssertionError(f"unexpected refusal {refused.code}: {refused}") from refused
             return None
 
     # --- the advance ------------------------------------------------------------------------
@@ -377,7 +378,7 @@ class AccountMachine(RuleBasedStateMachine):
             assert item.standing.outstanding.amount > 0
 
 
-@pytest.mark.parametrize("steps", [LONG and 200 or 40])
+@pytest.mark.parametrize("steps", [200 if LONG else 40])
 def test_the_engagement_account_adds_up_after_any_sequence(
     app: App, clock: FixedClock, steps: int
 ) -> None:
