@@ -226,6 +226,18 @@ CreditBalance = Annotated[
 PaymentStatusText = Annotated[str, Field(description=PAYMENT_STATUS)]
 
 
+class InvoicePositionOut(Model):
+    """The position fields every invoice output carries (``position_fields`` fills them)."""
+
+    gross: Gross
+    drawn: Drawn
+    credited: Credited
+    paid: Paid
+    outstanding: Outstanding
+    credit_balance: CreditBalance
+    payment_status: PaymentStatusText
+
+
 def position_fields(position: InvoicePosition) -> dict[str, Any]:
     """The position as keyword arguments of an invoice output: gross, drawn, credited, paid,
     outstanding, credit_balance and payment_status."""
@@ -286,19 +298,12 @@ def account_totals_out(totals: AccountTotals) -> AccountTotalsOut:
     )
 
 
-class AccountInvoiceOut(Model):
+class AccountInvoiceOut(InvoicePositionOut):
     id: str
     number: str | None
     kind: str = Field(description="standard, or advance (tops the advance up)")
     state: str
     issue_date: date
-    gross: Gross
-    drawn: Drawn
-    credited: Credited
-    paid: Paid
-    outstanding: Outstanding
-    credit_balance: CreditBalance
-    payment_status: PaymentStatusText
 
 
 class EngagementAccountOut(Model):

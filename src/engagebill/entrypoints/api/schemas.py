@@ -17,6 +17,7 @@ from engagebill.entrypoints.outputs import CreditBalance as CreditBalance
 from engagebill.entrypoints.outputs import Credited as Credited
 from engagebill.entrypoints.outputs import Drawn as Drawn
 from engagebill.entrypoints.outputs import Gross as Gross
+from engagebill.entrypoints.outputs import InvoicePositionOut as InvoicePositionOut
 from engagebill.entrypoints.outputs import Model as Model
 from engagebill.entrypoints.outputs import MoneyOut as MoneyOut
 from engagebill.entrypoints.outputs import Outstanding as Outstanding
@@ -213,12 +214,11 @@ class PaymentOut(Model):
     reference: str
 
 
-class InvoiceOut(Model):
+class InvoiceOut(InvoicePositionOut):
     id: str
     number: str | None
     version: int
     state: str
-    payment_status: PaymentStatusText
     kind: str
     client_id: str
     engagement_id: str
@@ -231,12 +231,6 @@ class InvoiceOut(Model):
     seller: PartyOut | None
     lines: list[LineOut]
     totals: TotalsOut
-    gross: Gross
-    drawn: Drawn
-    credited: Credited
-    paid: Paid
-    outstanding: Outstanding
-    credit_balance: CreditBalance
     approved_by: str
     change_request: str
     billing_key: str | None

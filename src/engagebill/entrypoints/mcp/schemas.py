@@ -30,6 +30,7 @@ from engagebill.entrypoints.outputs import Credited as Credited
 from engagebill.entrypoints.outputs import Drawn as Drawn
 from engagebill.entrypoints.outputs import EngagementAccountOut as EngagementAccountOut
 from engagebill.entrypoints.outputs import Gross as Gross
+from engagebill.entrypoints.outputs import InvoicePositionOut as InvoicePositionOut
 from engagebill.entrypoints.outputs import MilestoneOut as MilestoneOut
 from engagebill.entrypoints.outputs import Model as Model
 from engagebill.entrypoints.outputs import MoneyOut as MoneyOut
@@ -405,12 +406,11 @@ def billing_run_out(result: RunResult) -> BillingRunOut:
 
 
 # --- invoices --------------------------------------------------------------------------------
-class InvoiceOut(Model):
+class InvoiceOut(InvoicePositionOut):
     id: str
     number: str | None = Field(description="None while the invoice is a draft")
     version: int
     state: str
-    payment_status: PaymentStatusText
     kind: str
     client_id: str
     engagement_id: str
@@ -421,12 +421,6 @@ class InvoiceOut(Model):
     notes: str
     lines: list[LineOut]
     totals: TotalsOut
-    gross: Gross
-    drawn: Drawn
-    credited: Credited
-    paid: Paid
-    outstanding: Outstanding
-    credit_balance: CreditBalance
     sent_at: datetime | None
 
 
@@ -495,7 +489,7 @@ class QuotesOut(Model):
     quotes: list[QuoteSummaryOut]
 
 
-class InvoiceSummaryOut(Model):
+class InvoiceSummaryOut(InvoicePositionOut):
     id: str
     number: str | None
     version: int
@@ -507,13 +501,6 @@ class InvoiceSummaryOut(Model):
     po_number: str | None
     issue_date: date
     due_date: date
-    gross: Gross
-    drawn: Drawn
-    credited: Credited
-    paid: Paid
-    outstanding: Outstanding
-    credit_balance: CreditBalance
-    payment_status: PaymentStatusText
     sent_at: datetime | None
 
 

@@ -12,20 +12,14 @@ from engagebill.domain.lifecycle import InvoiceState
 from engagebill.entrypoints.api import pagination
 from engagebill.entrypoints.api.deps import Ctx, Reader, Writer
 from engagebill.entrypoints.api.schemas import (
-    CreditBalance,
-    Credited,
     CreditNoteOut,
     Day,
     Decimalish,
-    Drawn,
-    Gross,
     InvoiceOut,
+    InvoicePositionOut,
     LineIn,
     Model,
-    Outstanding,
     Page,
-    Paid,
-    PaymentStatusText,
     WarningOut,
     credit_note_out,
     invoice_out,
@@ -40,7 +34,7 @@ from engagebill.services.ports import InvoiceFilter, InvoiceSummary
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
 
-class InvoiceSummaryOut(Model):
+class InvoiceSummaryOut(InvoicePositionOut):
     id: str
     number: str | None
     version: int
@@ -50,13 +44,6 @@ class InvoiceSummaryOut(Model):
     engagement_id: str
     engagement_name: str
     po_number: str | None
-    gross: Gross
-    drawn: Drawn
-    credited: Credited
-    paid: Paid
-    outstanding: Outstanding
-    credit_balance: CreditBalance
-    payment_status: PaymentStatusText
     issue_date: date
     due_date: date
     sent_at: datetime | None
