@@ -53,10 +53,13 @@ bench: $(STAMP)
 	$(RUN) python -m bench
 
 ## soak: the long tier: the proofs at full size (1,000-client crash runs, 60 s of 16 workers,
-## 1,000 tampers) and 100,000 guessed private-link tokens
+## 1,000 tampers), 100,000 guessed private-link tokens, and the engagement account's state
+## machine long and random
 soak: $(STAMP)
 	ENGAGEBILL_PROOF_LONG=1 $(RUN) pytest tests/proof tests/e2e/test_recipient_pages.py \
 	  -m slow $(PYTEST_ARGS)
+	ENGAGEBILL_PROOF_LONG=1 $(RUN) pytest tests/integration/test_engagement_account_machine.py \
+	  $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) $(DATA) .pytest_cache .mypy_cache .ruff_cache

@@ -49,26 +49,32 @@ def _id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(16)}"
 
 
-def seed(app: Any, clients: int, rng: random.Random) -> dict[str, int]:
+def seed(app: Any, clients: int, rng: random.Random, advance_every: int = 0) -> dict[str, int]:
     """Bulk-insert the scenario (bench/scenario.py); returns what was created, to check the
     run against."""
-    scenario = seed_scenario(app, clients, rng)
+    scenario = seed_scenario(app, clients, rng, advance_every=advance_every)
     return {**scenario.counts(), "organization": scenario.organization_id}  # type: ignore[dict-item]
 
 
-def _seed_in_child(url: str, clients: int, seed_value: int, results: Any) -> None:
+def _seed_in_child(
+    url: str, clients: int, seed_value: int, advance_every: int, results: Any
+) -> None:
     app = build(Settings(database_url=url), clock=Clock())
     upgrade(app.engine)
-    results.put(seed(app, clients, random.Random(seed_value)))
+    results.put(seed(app, clients, random.Random(seed_value), advance_every))
     app.dispose()
 
 
-def seed_elsewhere(url: str, clients: int, seed_value: int) -> dict[str, int]:
+def seed_elsewhere(
+    url: str, clients: int, seed_value: int, advance_every: int = 0
+) -> dict[str, int]:
     """Seed in a process of its own, so that this process's peak memory is the run's alone
     and not the seeding's (the target is about the run)."""
     context = mp.get_context("spawn")
     results = context.Queue()
-    child = context.Process(target=_seed_in_child, args=(url, clients, seed_value, results))
+    child = context.Process(
+        target=_seed_in_child, args=(url, clients, seed_value, advance_every, results)
+    )
     child.start()
     expected: dict[str, int] = results.get(timeout=3600)
     child.join()
@@ -130,6 +136,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument(
+        "--advance-every",
+        type=int,
+        default=0,
+        help="every k-th client's out-of-scope work draws on an issued advance (0: none)",
+    )
     args = parser.parse_args()
     scratch = None
     if args.db == "sqlite":
@@ -142,7 +154,7 @@ def main() -> None:
             conn.execute(text(f'CREATE DATABASE "{scratch}"'))
         url = PG_ADMIN.rsplit("/", 1)[0] + f"/{scratch}"
     try:
-        expected = seed_elsewhere(url, args.clients, SEED)
+        expected = seed_elsewhere(url, args.clients, SEED, args.advance_every)
         app = build(Settings(database_url=url), clock=Clock())
         org = str(expected.pop("organization"))
         # A live database has statistics; fresh bulk-loaded tables do not, and PostgreSQL's
@@ -185,6 +197,7 @@ def main() -> None:
                 {
                     "benchmark": f"billing_run_{args.db}",
                     "clients": args.clients,
+                    "advance_every": args.advance_every,
                     "expected_invoices": sum(v for k, v in expected.items() if k != "work_items"),
                     "planned": planned,
                     "created": created,

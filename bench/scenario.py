@@ -43,7 +43,11 @@ TABLES = (
     "quote_items",
     "milestones",
     "work_items",
+    "invoices",
+    "invoice_versions",
+    "invoice_lines",
 )
+ADVANCE_NET_MINOR = 300_000  # an issued advance of 3,000.00 net: most of the work draws it all
 
 
 def _id(prefix: str) -> str:
@@ -132,6 +136,82 @@ def _engagement(
     return eid
 
 
+def _advance_engagement(rows: dict[str, list[dict[str, Any]]], client: _Client) -> str:
+    """An advance retainer with one issued (sent) advance invoice of 3,000.00 net."""
+    eid = _engagement(rows, client, "retainer", "Support on advance", "advance")
+    organization = {"organization_id": client.organization_id}
+    invoice_id = _id("inv")
+    rows["invoices"].append(
+        {
+            **organization,
+            "id": invoice_id,
+            "client_id": client.id,
+            "engagement_id": eid,
+            "currency": "EUR",
+            "kind": "advance",
+            "state": "sent",
+            "number": f"ADV-2025-{client.n:05d}",
+            "current_version": 1,
+            "purchase_order_id": None,
+            "po_number": None,
+            "sent_at": NOW,
+            "billing_key": None,
+            "approved_by": "",
+            "change_request": "",
+            "credited_minor": 0,
+            "credited_net_minor": 0,
+            "row_version": 0,
+            "created_at": NOW,
+            "updated_at": NOW,
+        }
+    )
+    if "credited_prepaid_minor" in t.invoices.c:  # a schema before the engagement account lacks it
+        rows["invoices"][-1]["credited_prepaid_minor"] = 0
+    rows["invoice_versions"].append(
+        {
+            **organization,
+            "invoice_id": invoice_id,
+            "version": 1,
+            "issue_date": date(2025, 2, 3),
+            "due_date": date(2025, 3, 5),
+            "purchase_order_id": None,
+            "po_number": None,
+            "buyer_json": None,
+            "seller_json": None,
+            "notes": "",
+            "quote_reference": "",
+            "prepaid_minor": 0,
+            "advance_used_minor": 0,
+            "net_minor": ADVANCE_NET_MINOR,
+            "gross_minor": ADVANCE_NET_MINOR * 121 // 100,
+            # Inserted open, like the engine does, so that its lines can be written.
+            "frozen": False,
+            "content_hash": "",
+            "created_at": NOW,
+        }
+    )
+    rows["invoice_lines"].append(
+        {
+            **organization,
+            "invoice_id": invoice_id,
+            "version": 1,
+            "position": 1,
+            "description": "Advance for support, 2025",
+            "quantity": Decimal(1),
+            "unit": "C62",
+            "unit_price_minor": ADVANCE_NET_MINOR,
+            "vat_category": "S",
+            "vat_rate": Decimal("21"),
+            "source_ref": None,
+            "service_date": None,
+            "person": None,
+            "requester": None,
+            "approval_ref": None,
+        }
+    )
+    return eid
+
+
 def work_key(engagement_id: str, item_ids: list[str]) -> str:
     """The billing key of one change-order invoice, written out here on purpose instead of
     imported: the proofs compare the engine's keys with an independent account."""
@@ -146,12 +226,15 @@ def seed_scenario(
     *,
     contacts_per_client: int = 0,
     auto_send_every: int = 0,
+    advance_every: int = 0,
 ) -> Scenario:
     """Bulk-insert the scenario for ``clients`` clients.
 
     ``contacts_per_client`` gives every client that many AP contacts (sending then writes one
     email per contact to the outbox); with ``auto_send_every`` = k, every k-th client's
-    engagements send their invoices during the run. Neither draws on ``rng``.
+    engagements send their invoices during the run; with ``advance_every`` = k, every k-th
+    client's out-of-scope work is on an advance retainer with an issued advance invoice, which
+    the change order draws on. None of them draws on ``rng``.
     """
     org = parties.create_organization(
         app.ctx,
@@ -296,7 +379,12 @@ def seed_scenario(
                     scenario.milestones[milestone_id] = f"milestone:{milestone_id}"
                     scenario.expect(f"milestone:{milestone_id}", "milestone", who)
         if rng.random() < 0.50:
-            extra = _engagement(rows, who, "time_and_material", "Out-of-scope work")
+            on_advance = advance_every > 0 and n % advance_every == 0
+            extra = (
+                _advance_engagement(rows, who)
+                if on_advance
+                else _engagement(rows, who, "time_and_material", "Out-of-scope work")
+            )
             if rng.random() < 0.20:  # 10 % of all clients: a PO of its own for the change order
                 rows["purchase_orders"][-1]["number"] = f"PO-CO-{n:05d}"
             items = []
