@@ -10,15 +10,17 @@ optimistic check or a lock it could not get (at most 25 times) and reports every
 that succeeded, and the content hash of every sent version it saw. A refusal by a business
 rule (another worker got there first) is fine; any other error fails the proof. Afterwards:
 
-* per client, invoiced minus credited minus paid, summed from the rows, equals the outstanding
-  amount the application computes; per invoice, the credit on its header equals its credit
+* per client, invoiced (gross less what the advance settles) minus credited minus paid,
+  summed from the rows, equals the signed balance the application computes (what is still
+  owed less what was paid beyond it); per invoice, the credit on its header equals its credit
   notes (no lost update of the running total);
 * no sent version changed: every hash a worker saw is the stored one, and every frozen
   version's hash recomputed from its stored content matches;
 * invoice and credit-note numbers are 1..N per series, without a gap or a duplicate;
 * every operation a worker reported is there exactly once, in the final state and as its
   event, and nothing is there that no worker reported;
-* the event chain verifies.
+* the event chain verifies, and so do the figures cached on the engagements' accounts and
+  the invoices' headers.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from sqlalchemy import text
 from engagebill.bootstrap import App
 from engagebill.domain.money import Money
 from engagebill.services import invoicing
-from engagebill.services.audit import verify_chains
+from engagebill.services.audit import verify_accounts, verify_chains
 from engagebill.services.parties import ContactInput, create_client
 from tests.proof.concurrency_worker import OPERATIONS, Report, lines, run_worker
 from tests.proof.harness import LONG, scale, series_report
@@ -59,6 +61,11 @@ EXPECTED_REFUSALS = {
     "invoice.not_creditable",
     "credit_note.exceeds_invoice",
     "invoice.revision_below_credit",
+    # The engagement account's refusals: none of these engagements has an advance, but a
+    # refusal of the account is a business rule, never an error.
+    "advance.credit_exceeds_available",
+    "advance.overdrawn",
+    "advance.nothing_to_refund",
 }
 
 
@@ -71,13 +78,26 @@ def _rows(app: App, sql: str, org: str) -> list[Any]:
 
 
 def assert_balances_add_up(app: App, org: str) -> None:
-    """Per client: invoiced - credited - paid (summed from rows) == outstanding (the app's)."""
+    """Per client: invoiced - credited - paid (summed from rows) == balance (the app's).
+
+    Invoiced is what the client is asked for: gross less what the advance settles, which is
+    the prepaid amount less what credit notes gave back to the advance. The balance is
+    signed (``invoice.position.balance``): outstanding is never below zero, and what was
+    paid beyond an invoice is its credit balance."""
     invoiced = dict(
         _rows(
             app,
             "SELECT i.client_id, SUM(v.gross_minor - v.prepaid_minor) FROM invoices i "
             "JOIN invoice_versions v ON v.invoice_id = i.id AND v.version = i.current_version "
             "WHERE i.organization_id = :o AND i.state <> 'draft' GROUP BY i.client_id",
+            org,
+        )
+    )
+    given_back = dict(
+        _rows(
+            app,
+            "SELECT client_id, SUM(prepaid_minor) FROM credit_notes WHERE organization_id = :o "
+            "GROUP BY client_id",
             org,
         )
     )
@@ -98,27 +118,32 @@ def assert_balances_add_up(app: App, org: str) -> None:
             org,
         )
     )
-    outstanding: Counter[str] = Counter()
+    balance: Counter[str] = Counter()
     ids = _rows(app, "SELECT id FROM invoices WHERE organization_id = :o", org)
     with app.ctx.uow() as uow:
         for (invoice_id,) in ids:
             invoice = uow.invoices.get(org, invoice_id)
-            outstanding[invoice.client_id] += invoice.outstanding.to_minor()
+            position = invoice.position
+            balance[invoice.client_id] += position.balance.to_minor()
+            assert invoice.outstanding == position.outstanding, invoice_id
+            assert not invoice.outstanding.is_negative(), invoice_id
             credit_notes = uow.credit_notes.for_invoice(org, invoice_id)
             # The running totals on the header are what its credit notes add up to.
             zero = Money.zero(invoice.currency)
             noted = sum((n.totals().gross for n in credit_notes), zero)
             assert invoice.credited_total == noted, invoice_id
+            returned = sum((n.prepaid or zero for n in credit_notes), zero)
+            assert (invoice.credited_prepaid or zero) == returned, invoice_id
             # ... and never more than the invoice (credit notes, revisions).
             assert (invoice.credited_net or zero) <= invoice.totals().net, invoice_id
             # Every frozen version still hashes to what was recorded when it was sent.
             for version in invoice.versions:
                 if version.frozen:
                     assert version.compute_hash() == version.content_hash, (invoice_id, version)
-    for client in set(invoiced) | set(outstanding):
-        books = int(invoiced.get(client, 0)) - int(credited.get(client, 0))
-        books -= int(paid.get(client, 0))
-        assert books == outstanding[client], (client, books, outstanding[client])
+    for client in set(invoiced) | set(balance):
+        books = int(invoiced.get(client, 0)) + int(given_back.get(client, 0))
+        books -= int(credited.get(client, 0)) + int(paid.get(client, 0))
+        assert books == balance[client], (client, books, balance[client])
 
 
 def assert_reports_match_the_books(app: App, org: str, reports: list[Report], drafts: int) -> None:
@@ -288,5 +313,6 @@ def test_sixteen_processes_mixing_every_operation_lose_no_update_and_change_noth
         assert_balances_add_up(app, org)
         assert_reports_match_the_books(app, org, reports, drafts)
         assert [r.broken for r in verify_chains(app.ctx, organization_id=org)] == [None]
+        assert [r.ok for r in verify_accounts(app.ctx, organization_id=org)] == [True]
     finally:
         app.dispose()

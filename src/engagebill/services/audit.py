@@ -197,15 +197,17 @@ def _confirmed(
     ctx: Context, organization_id: str, engagements: Mapping[str, str], suspects: list[str]
 ) -> tuple[list[Mismatch], list[RuleBreak]]:
     """The suspects read again under their accounts' locks, taken in the one lock order of
-    every process (sorted), in a transaction that is rolled back: a lock creates a missing
-    row (with zero figures, which compare as a missing row does), and verifying writes
-    nothing."""
+    every process (sorted), in a transaction that is rolled back: verifying writes nothing,
+    not even the row a lock creates when there is none."""
     with ctx.uow() as uow:
+        before = set(uow.accounts.stored(organization_id))
         for engagement_id in suspects:
             uow.accounts.lock(organization_id, engagement_id, engagements[engagement_id])
         accounts = uow.accounts.load_many(organization_id, {e: engagements[e] for e in suspects})
-        return compare_accounts(
-            accounts,
-            uow.accounts.stored(organization_id),
-            uow.accounts.stored_credits(organization_id),
-        )
+        stored = {
+            engagement_id: row
+            for engagement_id, row in uow.accounts.stored(organization_id).items()
+            # A row of zeros that was not there before is the one the lock just created.
+            if engagement_id in before or any(row.values())
+        }
+        return compare_accounts(accounts, stored, uow.accounts.stored_credits(organization_id))

@@ -247,7 +247,9 @@ def _draw_under_lock(
             drawn.append(planned)
             continue
         totals = compute_totals(list(planned.lines), planned.currency)
-        used, prepaid = prepaid_for(totals.net, totals.gross, left[planned.engagement_id])
+        # Never more than the plan said (it is what the plan shows), nor than is left.
+        cap = min(left[planned.engagement_id], planned.advance_used)
+        used, prepaid = prepaid_for(totals.net, totals.gross, cap)
         left[planned.engagement_id] -= used
         drawn.append(
             replace(

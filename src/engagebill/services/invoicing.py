@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from engagebill.domain.access import DocumentType
-from engagebill.domain.engagement_account import EngagementAccount
+from engagebill.domain.engagement_account import EngagementAccount, prepaid_for
 from engagebill.domain.engagements import Engagement
 from engagebill.domain.errors import RuleViolation
 from engagebill.domain.invoices import (
@@ -145,6 +145,8 @@ def create_draft(
 ) -> DraftResult:
     """Create a draft (version 1, no number) on one engagement, with that engagement's PO.
 
+    With ``advance_used`` the draft draws on the engagement's advance, at most that net (and
+    never more than its own net or than is available, decided under the account's lock).
     ``uow`` lets a larger use case (a billing run) create the draft in its own transaction.
     """
     if uow is None:
@@ -175,11 +177,14 @@ def create_draft(
     check_lines(content, engagement.currency)
     account = None
     if advance_used is not None:
-        # The draw a plan proposed is decided again under the account's lock: a draft
-        # asking for more than is left draws what is left and bills the rest.
+        # The draw a plan proposed (at most ``advance_used``) is decided again under the
+        # account's lock: a draft asking for more than is left draws what is left and bills
+        # the rest.
         account = locked(uow, organization_id, engagement.id, engagement.currency)
         totals = compute_totals(content, engagement.currency)
-        used, paid = account.draw(totals.net, totals.gross)
+        used, paid = prepaid_for(
+            totals.net, totals.gross, min(advance_used, account.advance.available)
+        )
         advance_used, prepaid = (used, paid) if not used.is_zero() else (None, None)
     day = issue_date or ctx.clock.today()
     po_id = (

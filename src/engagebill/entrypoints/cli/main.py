@@ -111,7 +111,8 @@ def verify(org: Annotated[str | None, typer.Option(help="Only this organization"
 
     accounts = verify_accounts(ctx, organization_id=org)
     summary = Table("organization", "engagements", "invoices", "accounts")
-    found = Table("organization", "document", "id", "figure", "stored", "recomputed")
+    # One plain line per finding, whole ids and all: greppable, and never cut to a table cell.
+    found: list[str] = []
     for account in accounts:
         problems = len(account.mismatches) + len(account.rule_breaks)
         summary.add_row(
@@ -121,18 +122,19 @@ def verify(org: Annotated[str | None, typer.Option(help="Only this organization"
             "ok" if account.ok else f"{problems} DISAGREE",
         )
         for m in account.mismatches:
-            stored = "missing" if m.stored is None else str(m.stored)
-            found.add_row(
-                account.organization_id, m.subject, m.id, m.figure, stored, str(m.recomputed)
+            stored = "no row" if m.stored is None else str(m.stored)
+            found.append(
+                f"{account.organization_id} {m.subject} {m.id}: {m.figure} stored {stored}, "
+                f"recomputed {m.recomputed}"
             )
         for b in account.rule_breaks:
-            found.add_row(
-                account.organization_id, "engagement", b.engagement_id, b.code, "", b.message
+            found.append(
+                f"{account.organization_id} engagement {b.engagement_id}: {b.message} [{b.code}]"
             )
     console.print(summary)
+    for line in found:
+        console.print(line, markup=False)
     disagree = [a for a in accounts if not a.ok]
-    if disagree:
-        console.print(found)
 
     if broken:
         first = next(r for r in reports if r.broken is not None)
@@ -143,11 +145,12 @@ def verify(org: Annotated[str | None, typer.Option(help="Only this organization"
             markup=False,
         )
     if disagree:
-        count = sum(len(a.mismatches) + len(a.rule_breaks) for a in disagree)
+        figures = sum(len(a.mismatches) for a in disagree)
+        breaks = sum(len(a.rule_breaks) for a in disagree)
         err_console.print(
-            f"error: {count} stored figure(s) of "
-            f"{', '.join(a.organization_id for a in disagree)} disagree with the issued "
-            "documents [accounts.mismatch]",
+            f"error: accounts of {', '.join(a.organization_id for a in disagree)} do not "
+            f"hold: {figures} stored figure(s) disagree with the issued documents, "
+            f"{breaks} account(s) break their rules [accounts.mismatch]",
             markup=False,
         )
     if broken:
