@@ -45,6 +45,23 @@ BENCHMARKS: list[tuple[str, str, list[str], dict[str, tuple[str, str, bool]]]] =
         },
     ),
     (
+        "billing_run_sqlite_advances",
+        "bench.billing_run",
+        ["--db", "sqlite", "--clients", CLIENTS, "--advance-every", "10"],
+        {
+            "invoices_per_second": ("month-end run, invoices per second", "invoices/s", True),
+            "run_seconds": ("month-end run, duration", "s", False),
+            "cpu_ms_per_invoice": ("month-end run, CPU of the process per invoice", "ms", False),
+            "statements_per_invoice": ("SQL statements per invoice", "", False),
+            "transactions": ("transactions committed", "", False),
+            "created": (
+                "invoices created (every 10th client's work draws on an advance)",
+                "",
+                False,
+            ),
+        },
+    ),
+    (
         "billing_run_postgres",
         "bench.billing_run",
         ["--db", "postgres", "--clients", CLIENTS],
