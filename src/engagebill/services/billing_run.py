@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from engagebill.domain.billing import BillingInputs, Plan, PlannedInvoice, Purpose, plan_billing
-from engagebill.domain.engagement_account import EngagementAccount, prepaid_for
+from engagebill.domain.engagement_account import prepaid_for
 from engagebill.domain.errors import ConcurrencyConflict, Conflict, RuleViolation, ValidationError
 from engagebill.domain.invoices import Invoice, InvoiceVersion, compute_totals
 from engagebill.domain.lifecycle import InvoiceState
@@ -24,7 +24,7 @@ from engagebill.domain.numbering import SeriesKind
 from engagebill.domain.quotes import MilestoneState
 from engagebill.domain.work import WorkState
 from engagebill.services.collector import collector_paused, survivors_frozen
-from engagebill.services.engagement_account import settle
+from engagebill.services.engagement_account import settle_many
 from engagebill.services.invoicing import create_draft, send_invoice
 from engagebill.services.ports import (
     Calendars,
@@ -230,15 +230,15 @@ def draft_from_plan(ctx: Context, organization_id: str, planned: PlannedInvoice)
 
 def _draw_under_lock(
     uow: UnitOfWork, organization_id: str, batch: Sequence[PlannedInvoice]
-) -> tuple[list[PlannedInvoice], list[EngagementAccount]]:
+) -> tuple[list[PlannedInvoice], dict[str, str]]:
     """The batch with each draw on an advance decided again under the engagement's account
     lock, in plan order: the plan read the balances before any lock, and another process may
-    have drawn or refunded since. A draft asking for more than is left draws what is left."""
+    have drawn or refunded since. A draft draws at most what the plan said, and never more
+    than is left. Returns the batch and the engagements whose accounts it locked."""
     currencies = {p.engagement_id: p.currency for p in batch if p.advance_used is not None}
     if not currencies:
-        return list(batch), []
-    for engagement_id in sorted(currencies):  # one lock order for every process
-        uow.accounts.lock(organization_id, engagement_id, currencies[engagement_id])
+        return list(batch), {}
+    uow.accounts.lock_many(organization_id, currencies)
     accounts = uow.accounts.load_many(organization_id, currencies)
     left = {eid: account.advance.available for eid, account in accounts.items()}
     drawn: list[PlannedInvoice] = []
@@ -247,7 +247,6 @@ def _draw_under_lock(
             drawn.append(planned)
             continue
         totals = compute_totals(list(planned.lines), planned.currency)
-        # Never more than the plan said (it is what the plan shows), nor than is left.
         cap = min(left[planned.engagement_id], planned.advance_used)
         used, prepaid = prepaid_for(totals.net, totals.gross, cap)
         left[planned.engagement_id] -= used
@@ -258,7 +257,7 @@ def _draw_under_lock(
                 prepaid=None if used.is_zero() else prepaid,
             )
         )
-    return drawn, list(accounts.values())
+    return drawn, currencies
 
 
 def _create_batch(
@@ -271,11 +270,11 @@ def _create_batch(
     """Create a batch of planned invoices with a handful of statements, marking their sources
     in the same transaction. Every engagement's invoices are in one batch, so each engagement
     is still all or nothing."""
-    batch, accounts = _draw_under_lock(uow, organization_id, batch)
+    batch, drawing = _draw_under_lock(uow, organization_id, batch)
     drafts = [draft_from_plan(ctx, organization_id, planned) for planned in batch]
     uow.invoices.add_many(drafts)
-    for account in accounts:
-        settle(uow, organization_id, account)
+    if drawing:
+        settle_many(uow, organization_id, drawing)
     milestones: dict[str, str] = {}
     work: dict[str, str] = {}
     for planned, invoice in zip(batch, drafts, strict=True):

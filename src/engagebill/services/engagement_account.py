@@ -17,6 +17,8 @@ The read use case ``engagement_account`` serves every surface the same figures.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from engagebill.domain.engagement_account import EngagementAccount
 from engagebill.domain.errors import RuleViolation
 from engagebill.services.ports import Context, UnitOfWork
@@ -49,6 +51,18 @@ def settle(uow: UnitOfWork, organization_id: str, account: EngagementAccount) ->
     after = uow.accounts.load(organization_id, account.engagement_id, account.currency)
     check(after)
     uow.accounts.save(organization_id, after)
+    return after
+
+
+def settle_many(
+    uow: UnitOfWork, organization_id: str, accounts: Mapping[str, str]
+) -> list[EngagementAccount]:
+    """``settle`` for several engagements (``{engagement_id: currency}``, rows already taken),
+    loaded and stored in a few statements: a billing run's batch."""
+    after = list(uow.accounts.load_many(organization_id, accounts).values())
+    for account in after:
+        check(account)
+    uow.accounts.save_many(organization_id, after)
     return after
 
 

@@ -8,7 +8,7 @@ The clock and the id generator are inputs, so tests run on a fixed clock. Adapte
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -564,6 +564,14 @@ class EngagementAccountRepository(Protocol):
     def lock(self, organization_id: str, engagement_id: str, currency: str) -> None:
         """Take the engagement's account row for the rest of the transaction (``FOR UPDATE``
         on PostgreSQL; on SQLite the transaction already has the writers' turn)."""
+        ...
+
+    def lock_many(self, organization_id: str, engagements: Mapping[str, str]) -> None:
+        """Take several engagements' rows (``{engagement_id: currency}``), in id order."""
+        ...
+
+    def save_many(self, organization_id: str, accounts: Iterable[EngagementAccount]) -> None:
+        """Store several accounts' figures (rows taken by ``lock_many``)."""
         ...
 
     def lock_for_invoice(

@@ -65,6 +65,10 @@ FIGURES = (
     "advance_refunded_minor",
     "advance_available_minor",
 )
+_SAVE = update(t.engagement_accounts).where(
+    _a.organization_id == bindparam("w_organization_id"),
+    _a.engagement_id == bindparam("w_engagement_id"),
+)
 # Engagements per statement when loading many: under every database's bind limit.
 _CHUNK = 500
 
@@ -99,6 +103,14 @@ class SqlEngagementAccounts:
             return sqlite.insert(t.engagement_accounts).values(values).on_conflict_do_nothing()
         raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover
 
+    def _insert_many(self) -> Any:
+        dialect = self.conn.dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(t.engagement_accounts).on_conflict_do_nothing()
+        if dialect == "sqlite":
+            return sqlite.insert(t.engagement_accounts).on_conflict_do_nothing()
+        raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover
+
     def lock(self, organization_id: str, engagement_id: str, currency: str) -> None:
         key = {"organization_id": organization_id, "engagement_id": engagement_id}
         if self.conn.execute(_LOCK, key).first() is None:
@@ -106,6 +118,39 @@ class SqlEngagementAccounts:
             # that follows then waits for that transaction's row lock.
             self.conn.execute(self._insert(organization_id, engagement_id, currency))
             self.conn.execute(_LOCK, key).one()
+
+    def lock_many(self, organization_id: str, engagements: Mapping[str, str]) -> None:
+        """Take the rows of several engagements (``{engagement_id: currency}``), in engagement
+        id order: every process takes them in that order, so two never wait on each other."""
+        ids = sorted(engagements)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            found = {
+                str(r[0])
+                for r in self.conn.execute(
+                    select(_a.engagement_id).where(
+                        _a.organization_id == organization_id, _a.engagement_id.in_(chunk)
+                    )
+                )
+            }
+            missing = [
+                {
+                    "engagement_id": e,
+                    "organization_id": organization_id,
+                    "currency": engagements[e],
+                    **dict.fromkeys(FIGURES, 0),
+                }
+                for e in chunk
+                if e not in found
+            ]
+            if missing:
+                self.conn.execute(self._insert_many(), missing)
+            self.conn.execute(
+                select(_a.engagement_id)
+                .where(_a.organization_id == organization_id, _a.engagement_id.in_(chunk))
+                .order_by(_a.engagement_id)
+                .with_for_update()
+            ).all()
 
     def lock_for_invoice(
         self, organization_id: str, invoice_id: str, *, only_if_it_draws: bool = False
@@ -232,6 +277,15 @@ class SqlEngagementAccounts:
             )
         if current is not None:
             yield current.engagement_id, _credit(current, groups)
+
+    def save_many(self, organization_id: str, accounts: Iterable[EngagementAccount]) -> None:
+        """Store several accounts' figures (rows taken by ``lock_many``) in one statement."""
+        rows = [
+            {"w_organization_id": organization_id, "w_engagement_id": a.engagement_id, **figures(a)}
+            for a in accounts
+        ]
+        if rows:
+            self.conn.execute(_SAVE, rows)
 
     def save(self, organization_id: str, account: EngagementAccount) -> None:
         values = figures(account)
