@@ -102,6 +102,13 @@ def days_words(days: int | None) -> str:
     return "1 day" if days == 1 else f"{days} days"
 
 
+def days_ago(days: int | None) -> str:
+    """``today``, ``1 day ago``, ``5 days ago``: how long ago something happened."""
+    if days is None:
+        return ""
+    return "today" if days == 0 else f"{days_words(days)} ago"
+
+
 def _field_words(field: str) -> str:
     return field.replace("_", " ")
 
@@ -142,7 +149,9 @@ def make_agency_templates() -> Environment:
     """The recipient pages' environment (autoescape, strict undefined, money filters) plus
     the app's words."""
     environment = make_templates()
-    environment.filters.update(short_day=short_day, days_words=days_words, state_label=state_label)
+    environment.filters.update(
+        short_day=short_day, days_words=days_words, days_ago=days_ago, state_label=state_label
+    )
     environment.globals.update(
         STATE_LABELS=STATE_LABELS,
         PAYMENT_LABELS=PAYMENT_LABELS,
