@@ -8,16 +8,20 @@ sizes issue 8 names.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import queue
 import re
 import secrets
 import shutil
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from engagebill.adapters.db.engine import normalise_url
@@ -107,3 +111,40 @@ def series_report(numbers: list[str]) -> dict[str, Any]:
             "duplicates": sorted(s for s, c in counts.items() if c > 1),
         }
     return report
+
+
+def run_workers(
+    target: Callable[..., None],
+    args: Callable[[int, Any, Any], tuple[Any, ...]],
+    *,
+    workers: int,
+    timeout: float,
+) -> tuple[list[Any], float]:
+    """Start ``workers`` spawned processes on ``target(*args(w, barrier, out))``, each ending
+    by putting ``("ok", report)`` or ``("error", text)`` on ``out``; fail the test if one
+    errs or goes silent for ``timeout`` seconds. Returns the reports and when the processes
+    were spawned (``time.time()``), so a proof can tell their start-up from their work."""
+    spawn = multiprocessing.get_context("spawn")
+    barrier = spawn.Barrier(workers)
+    out = spawn.Queue()
+    processes = [
+        spawn.Process(target=target, args=args(w, barrier, out), daemon=True)
+        for w in range(workers)
+    ]
+    spawned = time.time()
+    for process in processes:
+        process.start()
+    outcomes = []
+    try:
+        for _ in processes:
+            outcomes.append(out.get(timeout=timeout))
+    except queue.Empty:
+        pytest.fail(f"only {len(outcomes)} of {workers} workers reported")
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+    errors = [detail for status, detail in outcomes if status == "error"]
+    assert not errors, "workers failed:\n" + "\n".join(errors)
+    return [detail for _, detail in outcomes], spawned

@@ -24,8 +24,6 @@ nothing else is; numbers are 1..N per series; the event chain verifies.
 
 from __future__ import annotations
 
-import multiprocessing
-import queue
 import time
 from collections import Counter
 from typing import Any
@@ -40,7 +38,7 @@ from engagebill.services import advances, invoicing, parties, retainers
 from engagebill.services.audit import credit_figures, verify_accounts, verify_chains
 from engagebill.services.engagement_account import engagement_account
 from tests.proof.advance_worker import Report, run_worker
-from tests.proof.harness import LONG, scale, series_report
+from tests.proof.harness import LONG, run_workers, scale, series_report
 from tests.support import a_client, an_organization, migrated_app
 
 WORKERS = 16
@@ -239,34 +237,21 @@ def test_sixteen_processes_spending_one_advance_never_overdraw_it_nor_overcredit
     app = migrated_app(fresh_url)
     try:
         org, engagement = _engagement(app)
-        spawn = multiprocessing.get_context("spawn")
-        barrier = spawn.Barrier(WORKERS)
-        out = spawn.Queue()
-        processes = [
-            spawn.Process(
-                target=run_worker,
-                args=(fresh_url, org, engagement, SEED * 100 + w, SECONDS, barrier, out),
-                daemon=True,
-            )
-            for w in range(WORKERS)
-        ]
-        spawned = time.time()
-        for process in processes:
-            process.start()
-        outcomes = []
-        try:
-            for _ in processes:
-                outcomes.append(out.get(timeout=SECONDS + 240))
-        except queue.Empty:
-            pytest.fail(f"only {len(outcomes)} of {WORKERS} workers reported")
-        finally:
-            for process in processes:
-                process.join(timeout=30)
-                if process.is_alive():
-                    process.kill()
-        errors = [detail for status, detail in outcomes if status == "error"]
-        assert not errors, "workers failed:\n" + "\n".join(errors)
-        reports: list[Report] = [detail for _, detail in outcomes]
+        reports: list[Report]
+        reports, spawned = run_workers(
+            run_worker,
+            lambda w, barrier, out: (
+                fresh_url,
+                org,
+                engagement,
+                SEED * 100 + w,
+                SECONDS,
+                barrier,
+                out,
+            ),
+            workers=WORKERS,
+            timeout=SECONDS + 240,
+        )
         ops = Counter(item["op"] for r in reports for item in r.done)
         refusals = sum((r.refusals for r in reports), Counter())
         available = assert_the_account_holds(app, org, engagement)

@@ -26,8 +26,6 @@ rule (another worker got there first) is fine; any other error fails the proof. 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import queue
 import random
 from collections import Counter
 from decimal import Decimal
@@ -42,7 +40,7 @@ from engagebill.services import invoicing
 from engagebill.services.audit import verify_accounts, verify_chains
 from engagebill.services.parties import ContactInput, create_client
 from tests.proof.concurrency_worker import OPERATIONS, Report, lines, run_worker
-from tests.proof.harness import LONG, scale, series_report
+from tests.proof.harness import LONG, run_workers, scale, series_report
 from tests.support import BUYER, an_engagement, an_organization, migrated_app
 
 WORKERS = 16
@@ -273,33 +271,21 @@ def test_sixteen_processes_mixing_every_operation_lose_no_update_and_change_noth
     app = migrated_app(fresh_url)
     try:
         org, engagements, drafts = _organization(app)
-        spawn = multiprocessing.get_context("spawn")
-        barrier = spawn.Barrier(WORKERS)
-        out = spawn.Queue()
-        processes = [
-            spawn.Process(
-                target=run_worker,
-                args=(fresh_url, org, engagements, SEED * 100 + w, SECONDS, barrier, out),
-                daemon=True,
-            )
-            for w in range(WORKERS)
-        ]
-        for process in processes:
-            process.start()
-        outcomes = []
-        try:
-            for _ in processes:
-                outcomes.append(out.get(timeout=SECONDS + 300))
-        except queue.Empty:
-            pytest.fail(f"only {len(outcomes)} of {WORKERS} workers reported")
-        finally:
-            for process in processes:
-                process.join(timeout=30)
-                if process.is_alive():
-                    process.kill()
-        errors = [detail for status, detail in outcomes if status == "error"]
-        assert not errors, "workers failed:\n" + "\n".join(errors)
-        reports: list[Report] = [detail for _, detail in outcomes]
+        reports: list[Report]
+        reports, _ = run_workers(
+            run_worker,
+            lambda w, barrier, out: (
+                fresh_url,
+                org,
+                engagements,
+                SEED * 100 + w,
+                SECONDS,
+                barrier,
+                out,
+            ),
+            workers=WORKERS,
+            timeout=SECONDS + 300,
+        )
         ops = Counter(item["op"] for r in reports for item in r.done)
         refusals = sum((r.refusals for r in reports), Counter())
         print(
