@@ -392,8 +392,14 @@ def invoice_credit(
         reason=reason,
         lines=[parse_line_option(x) for x in line] if line else None,
     )
+    totals = note.totals()
+    back = (
+        f" ({totals.prepaid.format()} back to the advance, {totals.due.format()} to the client)"
+        if not totals.prepaid.is_zero()
+        else ""
+    )
     console.print(
-        f"issued credit note {note.number} for {note.totals().gross.format()} "
+        f"issued credit note {note.number} for {totals.gross.format()}{back} "
         f"against {note.invoice_number} [{note.id}]",
         markup=False,
     )
