@@ -386,6 +386,36 @@ def test_the_five_cases_through_the_rest_api(
     assert gross == Decimal("30.25")
     assert call("GET", f"/invoices/{two_lines}")["payment_status"] == "void"
 
-    # 5. Nothing with nothing due on the chase list.
-    chase = call("GET", "/reports/chase-list", status=200)
-    assert all(Decimal(item["outstanding"]["amount"]) > 0 for item in chase.get("items", chase))
+    # 5. An invoice the advance settled is never chased; an unpaid advance invoice is.
+    top_up = call(
+        "POST",
+        "/advances",
+        {"engagement_id": eng, "amount": "500.00", "invoice_date": "2025-03-03"},
+        201,
+    )
+    unpaid = call("POST", f"/advances/{top_up['id']}/invoice", status=201)["id"]
+    call("POST", f"/invoices/{unpaid}/send")
+    covered = call(
+        "POST",
+        "/invoices",
+        {
+            "engagement_id": eng,
+            "lines": [
+                {
+                    "description": "Support",
+                    "quantity": "1",
+                    "unit_price": "100.00",
+                    "vat_rate": "21",
+                }
+            ],
+        },
+        201,
+    )["invoice"]["id"]
+    call("POST", f"/invoices/{covered}/advance/apply")
+    call("POST", f"/invoices/{covered}/send")
+    assert call("GET", f"/invoices/{covered}")["outstanding"]["amount"] == "0.00"
+    chase = call("GET", "/reports/chase-list?as_of=2025-06-30")["items"]
+    chased = {item["invoice"]["invoice_id"] for item in chase}
+    assert unpaid in chased
+    assert covered not in chased
+    assert all(Decimal(item["invoice"]["outstanding"]["amount"]) > 0 for item in chase)
