@@ -56,16 +56,19 @@ EXPECTED_REFUSALS = {
     "invoice.not_creditable",
     "invoice.revision_below_credit",
     "credit_note.exceeds_invoice",
-    # A worker credits a VAT group of the version it read; another worker's revision may have
-    # left that group out since.
+    # A worker credits a VAT group, or a line, of the version it read; another worker's
+    # revision may have left that group or line out since.
     "credit_note.vat_not_invoiced",
+    "credit_note.unknown_line",
     "advance.credit_exceeds_available",
     "advance.overdrawn",
     "advance.nothing_to_refund",
     "advance.none_available",
     "advance.not_applied",
     "advance.revision_below_used",
-    "advance.already_invoiced",  # a billing run invoiced a new advance first
+    # A billing run invoiced a new advance first (its billing key is taken).
+    "advance.already_invoiced",
+    "invoice.already_billed",
 }
 
 
