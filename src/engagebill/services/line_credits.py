@@ -14,7 +14,6 @@ from engagebill.domain.credit_notes import CreditNote
 from engagebill.domain.errors import ValidationError
 from engagebill.domain.invoices import InvoiceLine
 from engagebill.services import settlement
-from engagebill.services.engagement_account import locked_for_invoice
 from engagebill.services.lines import LineInput
 from engagebill.services.ports import Context
 
@@ -45,8 +44,9 @@ def credit_line(
 ) -> CreditNote:
     """A credit note for line ``position`` (1-based) of the invoice's current version."""
     with ctx.uow() as uow:
-        # The account's lock first, as every money decision takes it (one lock order).
-        locked_for_invoice(uow, organization_id, invoice_id)
+        # The account's lock first, as every money decision takes it (one lock order); the
+        # credit note loads the account itself.
+        uow.accounts.lock_for_invoice(organization_id, invoice_id)
         invoice = uow.invoices.get(organization_id, invoice_id, for_update=True)
         lines = invoice.current.lines
         if not 1 <= position <= len(lines):

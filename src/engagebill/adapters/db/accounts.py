@@ -89,21 +89,9 @@ class SqlEngagementAccounts:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def _insert(self, organization_id: str, engagement_id: str, currency: str) -> Any:
-        values = {
-            "engagement_id": engagement_id,
-            "organization_id": organization_id,
-            "currency": currency,
-            **dict.fromkeys(FIGURES, 0),
-        }
-        dialect = self.conn.dialect.name
-        if dialect == "postgresql":
-            return postgresql.insert(t.engagement_accounts).values(values).on_conflict_do_nothing()
-        if dialect == "sqlite":
-            return sqlite.insert(t.engagement_accounts).values(values).on_conflict_do_nothing()
-        raise RuntimeError(f"unsupported database {dialect}")  # pragma: no cover
-
-    def _insert_many(self) -> Any:
+    def _insert(self) -> Any:
+        """INSERT ... ON CONFLICT DO NOTHING: a concurrent first lock may create a row first;
+        the lock that follows then waits for that transaction."""
         dialect = self.conn.dialect.name
         if dialect == "postgresql":
             return postgresql.insert(t.engagement_accounts).on_conflict_do_nothing()
@@ -114,9 +102,7 @@ class SqlEngagementAccounts:
     def lock(self, organization_id: str, engagement_id: str, currency: str) -> None:
         key = {"organization_id": organization_id, "engagement_id": engagement_id}
         if self.conn.execute(_LOCK, key).first() is None:
-            # ON CONFLICT DO NOTHING: a concurrent first lock may create it first; the select
-            # that follows then waits for that transaction's row lock.
-            self.conn.execute(self._insert(organization_id, engagement_id, currency))
+            self.conn.execute(self._insert(), _empty_row(organization_id, engagement_id, currency))
             self.conn.execute(_LOCK, key).one()
 
     def lock_many(self, organization_id: str, engagements: Mapping[str, str]) -> None:
@@ -134,17 +120,10 @@ class SqlEngagementAccounts:
                 )
             }
             missing = [
-                {
-                    "engagement_id": e,
-                    "organization_id": organization_id,
-                    "currency": engagements[e],
-                    **dict.fromkeys(FIGURES, 0),
-                }
-                for e in chunk
-                if e not in found
+                _empty_row(organization_id, e, engagements[e]) for e in chunk if e not in found
             ]
             if missing:
-                self.conn.execute(self._insert_many(), missing)
+                self.conn.execute(self._insert(), missing)
             self.conn.execute(
                 select(_a.engagement_id)
                 .where(_a.organization_id == organization_id, _a.engagement_id.in_(chunk))
@@ -288,24 +267,7 @@ class SqlEngagementAccounts:
             self.conn.execute(_SAVE, rows)
 
     def save(self, organization_id: str, account: EngagementAccount) -> None:
-        values = figures(account)
-        result = self.conn.execute(
-            update(t.engagement_accounts)
-            .where(_a.organization_id == organization_id, _a.engagement_id == account.engagement_id)
-            .values(**values)
-        )
-        if result.rowcount == 0:
-            self.conn.execute(
-                self._insert(organization_id, account.engagement_id, account.currency)
-            )
-            self.conn.execute(
-                update(t.engagement_accounts)
-                .where(
-                    _a.organization_id == organization_id,
-                    _a.engagement_id == account.engagement_id,
-                )
-                .values(**values)
-            )
+        self.save_many(organization_id, [account])
 
     def stored(self, organization_id: str) -> dict[str, dict[str, int]]:
         rows = self.conn.execute(
@@ -321,6 +283,15 @@ class SqlEngagementAccounts:
             )
         )
         return {r.id: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+def _empty_row(organization_id: str, engagement_id: str, currency: str) -> dict[str, Any]:
+    return {
+        "engagement_id": engagement_id,
+        "organization_id": organization_id,
+        "currency": currency,
+        **dict.fromkeys(FIGURES, 0),
+    }
 
 
 def _credit(row: Any, groups: list[VatGroup]) -> AccountCredit:

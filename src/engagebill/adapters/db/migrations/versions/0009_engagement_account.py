@@ -186,8 +186,10 @@ def _recompute(bind: sa.Connection) -> None:
     for row in bind.execute(sa.text("SELECT id, organization_id, currency FROM engagements")):
         by_org.setdefault(row.organization_id, {})[row.id] = row.currency
     for organization_id, engagements in by_org.items():
-        for account in accounts.load_many(organization_id, engagements).values():
-            accounts.save(organization_id, account)
+        accounts.lock_many(organization_id, engagements)  # creates their rows
+        accounts.save_many(
+            organization_id, accounts.load_many(organization_id, engagements).values()
+        )
 
 
 def _returned_by_notes(
